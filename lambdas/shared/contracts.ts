@@ -1,0 +1,135 @@
+/**
+ * The public contract between the bot and the workflow: the execution input it sends, the
+ * result object it reads from S3, and where that object lives. This file is the one definition;
+ * the Lambdas, the local runner, the tests and (later) the typed client all import it.
+ */
+import { z } from 'zod';
+import type { ErrorType } from './errors.js';
+
+export const FILE_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+/** AssemblyAI language codes: `ru`, `en`, `en_us`, `pt`, … */
+export const LANGUAGE_CODE_PATTERN = /^[a-z]{2,3}(_[a-z]{2})?$/;
+export const MAX_SPEAKERS_EXPECTED = 10;
+/** S3's own limit on key length, in UTF-8 bytes. */
+export const MAX_S3_KEY_BYTES = 1024;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/** Where the workflow may read audio from and which bucket is its own; from the deployment. */
+export interface InputPolicy {
+  bucket: string;
+  inputPrefix: string;
+}
+
+function safeDecode(key: string): string {
+  try {
+    return decodeURIComponent(key);
+  } catch {
+    return key;
+  }
+}
+
+/** The problem with an `s3_key`, or undefined when it is acceptable. */
+export function s3KeyProblem(key: string, inputPrefix: string): string | undefined {
+  if (Buffer.byteLength(key, 'utf8') > MAX_S3_KEY_BYTES) return `is longer than ${MAX_S3_KEY_BYTES} bytes`;
+  // Check the key as written and percent-decoded, so `%2e%2e` or `%2F` cannot smuggle a traversal
+  // past a downstream tool that decodes keys.
+  for (const form of [key, safeDecode(key)]) {
+    if (CONTROL_CHARACTERS.test(form)) return 'contains control characters';
+    if (form.startsWith('/')) return 'must not start with "/"';
+    if (form.includes('\\')) return 'must not contain "\\"';
+    if (form.split('/').some((segment) => segment === '..' || segment === '.')) {
+      return 'must not contain "." or ".." segments';
+    }
+  }
+  if (!key.startsWith(inputPrefix) || key.length === inputPrefix.length) {
+    return `must be an object under "${inputPrefix}"`;
+  }
+  return undefined;
+}
+
+const userId = z.union([
+  z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer')
+    .transform(Number)
+    .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)),
+]);
+
+/** The execution input schema for a given deployment (bucket and input prefix). */
+export function transcriptionRequestSchema(policy: InputPolicy) {
+  return z
+    .object({
+      s3_key: z.string().superRefine((key, ctx) => {
+        const problem = s3KeyProblem(key, policy.inputPrefix);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+      user_id: userId,
+      file_id: z.string().regex(FILE_ID_PATTERN, 'must be 1-128 characters of A-Z, a-z, 0-9, "_" or "-"'),
+      bucket: z.string().refine((b) => b === policy.bucket, 'is not the bucket this workflow serves'),
+      language_code: z
+        .string()
+        .regex(LANGUAGE_CODE_PATTERN, 'must be a language code like "ru" or "en_us"')
+        .optional(),
+      speakers_expected: z.number().int().min(1).max(MAX_SPEAKERS_EXPECTED).optional(),
+      /** Transcribe again even when a result for this file already exists. */
+      force: z.boolean().optional(),
+    })
+    .strict();
+}
+
+/** The execution input as the bot sends it (`user_id` may be a string of digits). */
+export type TranscriptionInput = z.input<ReturnType<typeof transcriptionRequestSchema>>;
+/** The execution input after validation and normalization. */
+export type TranscriptionRequest = z.output<ReturnType<typeof transcriptionRequestSchema>>;
+
+export interface Segment {
+  /** Speaker label from diarization: "A", "B", … */
+  speaker: string;
+  text: string;
+  /** Seconds from the start of the audio. */
+  start: number;
+  end: number;
+}
+
+export interface CompletedResult {
+  status: 'completed';
+  file_id: string;
+  user_id: number;
+  segments: Segment[];
+  metadata: {
+    total_segments: number;
+    /** Seconds from the start of the execution to the moment the result was written. */
+    processing_time: number;
+    audio_duration: number | null;
+    language_code: string | null;
+    transcript_id: string;
+    execution_arn: string;
+  };
+}
+
+export interface FailedResult {
+  status: 'failed';
+  file_id: string;
+  user_id: number;
+  error: { type: ErrorType; message: string };
+  metadata: {
+    processing_time: number;
+    execution_arn: string;
+    /** The state in which the execution failed, as named in the state machine. */
+    failed_state: string;
+  };
+}
+
+export type TranscriptionResult = CompletedResult | FailedResult;
+
+export const DEFAULT_INPUT_PREFIX = 'transcription/';
+export const DEFAULT_RESULTS_PREFIX = 'results/';
+export const RESULT_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** `results/{user_id}/{file_id}.json`: the only place a result is ever written. */
+export function resultKey(resultsPrefix: string, userId: number, fileId: string): string {
+  return `${resultsPrefix}${userId}/${fileId}.json`;
+}

@@ -1,0 +1,129 @@
+/**
+ * The typed errors the state machine routes on. Each class sets `name` explicitly: on Lambda the
+ * thrown error's `name` becomes the ASL `Error`, and these names appear verbatim in the
+ * `ErrorEquals` of `statemachine/transcription.asl.json` and in the failure result's `error.type`.
+ *
+ * Messages are written for the bot's user (they end up in the failure result) and must never
+ * contain a secret, a presigned URL or transcript text.
+ */
+
+export const ERROR_TYPES = [
+  'InvalidInput',
+  'AudioNotFound',
+  'AudioEmpty',
+  'AudioTooLarge',
+  'AudioTooLong',
+  'AudioTooShort',
+  'UnsupportedAudioFormat',
+  'AudioDownloadFailed',
+  'ProviderRateLimited',
+  'ProviderUnavailable',
+  'ProviderRejected',
+  'TranscriptionFailed',
+  'TranscriptionTimedOut',
+  'StorageUnavailable',
+  'InternalError',
+] as const;
+
+export type ErrorType = (typeof ERROR_TYPES)[number];
+
+export function isErrorType(value: unknown): value is ErrorType {
+  return typeof value === 'string' && (ERROR_TYPES as readonly string[]).includes(value);
+}
+
+export abstract class TranscriptionError extends Error {
+  abstract override readonly name: ErrorType;
+  /** True when the state machine retries this error (see the Retry blocks in the ASL). */
+  readonly retryable: boolean = false;
+}
+
+/** The execution input breaks the contract (see README, "Execution input"). */
+export class InvalidInput extends TranscriptionError {
+  override readonly name = 'InvalidInput';
+}
+
+/** No object at `s3://bucket/s3_key`. */
+export class AudioNotFound extends TranscriptionError {
+  override readonly name = 'AudioNotFound';
+}
+
+/** The object exists but has 0 bytes, or holds no audio frames. */
+export class AudioEmpty extends TranscriptionError {
+  override readonly name = 'AudioEmpty';
+}
+
+/** The object is larger than the configured size limit. */
+export class AudioTooLarge extends TranscriptionError {
+  override readonly name = 'AudioTooLarge';
+}
+
+/** The audio is longer than the configured duration limit. */
+export class AudioTooLong extends TranscriptionError {
+  override readonly name = 'AudioTooLong';
+}
+
+/** The audio is shorter than the provider accepts. */
+export class AudioTooShort extends TranscriptionError {
+  override readonly name = 'AudioTooShort';
+}
+
+/** The bytes are not audio in a supported container/codec, whatever the file name says. */
+export class UnsupportedAudioFormat extends TranscriptionError {
+  override readonly name = 'UnsupportedAudioFormat';
+}
+
+/** The provider could not download the audio from the presigned URL. */
+export class AudioDownloadFailed extends TranscriptionError {
+  override readonly name = 'AudioDownloadFailed';
+}
+
+/** HTTP 429 from the provider. Retried with backoff. */
+export class ProviderRateLimited extends TranscriptionError {
+  override readonly name = 'ProviderRateLimited';
+  override readonly retryable = true;
+  constructor(
+    message: string,
+    /** Seconds from the `Retry-After` header, when the provider sent one. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** 5xx, network failure or timeout talking to the provider. Retried with backoff. */
+export class ProviderUnavailable extends TranscriptionError {
+  override readonly name = 'ProviderUnavailable';
+  override readonly retryable = true;
+}
+
+/** Any other 4xx from the provider (bad key, bad request, negative balance). Not retried. */
+export class ProviderRejected extends TranscriptionError {
+  override readonly name = 'ProviderRejected';
+  constructor(
+    message: string,
+    readonly httpStatus?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The provider finished the job with `status: "error"` for a reason other than the audio. */
+export class TranscriptionFailed extends TranscriptionError {
+  override readonly name = 'TranscriptionFailed';
+}
+
+/** The poll deadline passed before the provider finished. */
+export class TranscriptionTimedOut extends TranscriptionError {
+  override readonly name = 'TranscriptionTimedOut';
+}
+
+/** S3 throttled or failed after the SDK's own retries. Retried by the state machine. */
+export class StorageUnavailable extends TranscriptionError {
+  override readonly name = 'StorageUnavailable';
+  override readonly retryable = true;
+}
+
+/** Misconfiguration detected at cold start. Not retried: the deployment must be fixed. */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
