@@ -1,0 +1,99 @@
+/**
+ * Step 6, "Format segments": the stored AssemblyAI transcript becomes the bot's speaker segments,
+ * S3 to S3. Only the key and counts go back into the state, so a ten-hour transcript never
+ * touches Step Functions' payload limit.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { StoredTranscript } from '../shared/assemblyai.js';
+import type { WorkflowConfig } from '../shared/config.js';
+import type { Segment } from '../shared/contracts.js';
+import { getJson, putJson } from '../shared/storage.js';
+import {
+  SEGMENTS_OBJECT,
+  type SegmentsDocument,
+  type SegmentsRef,
+  type SubmittedState,
+  TRANSCRIPT_OBJECT,
+  workKey,
+} from '../shared/workflow-state.js';
+
+export interface FormatDeps {
+  s3: S3Client;
+  config: WorkflowConfig;
+}
+
+/** Speaker used when diarization gave none (one voice, or speaker labels unavailable). */
+export const DEFAULT_SPEAKER = 'A';
+
+const seconds = (ms: number) => Math.round(ms) / 1000;
+
+interface TimedWord {
+  text: string;
+  start: number;
+  end: number;
+  speaker?: string | null;
+}
+
+/**
+ * AssemblyAI's utterances in order; without them, words grouped by consecutive speaker; with no
+ * speaker at all, one segment; silence (no words, no text) gives no segments.
+ */
+export function toSegments(transcript: StoredTranscript): Segment[] {
+  if (transcript.utterances && transcript.utterances.length > 0) {
+    return transcript.utterances.map((u) => ({
+      speaker: u.speaker || DEFAULT_SPEAKER,
+      text: u.text,
+      start: seconds(u.start),
+      end: seconds(u.end),
+    }));
+  }
+  const words: TimedWord[] = transcript.words ?? [];
+  if (words.length > 0) {
+    if (!words.some((w) => w.speaker)) {
+      const first = words[0] as TimedWord;
+      const last = words[words.length - 1] as TimedWord;
+      const text = transcript.text?.trim() || words.map((w) => w.text).join(' ');
+      return [{ speaker: DEFAULT_SPEAKER, text, start: seconds(first.start), end: seconds(last.end) }];
+    }
+    const segments: Segment[] = [];
+    let texts: string[] = [];
+    let current: Segment | undefined;
+    for (const word of words) {
+      const speaker = word.speaker || DEFAULT_SPEAKER;
+      if (!current || current.speaker !== speaker) {
+        if (current) segments.push({ ...current, text: texts.join(' ') });
+        current = { speaker, text: '', start: seconds(word.start), end: seconds(word.end) };
+        texts = [];
+      }
+      texts.push(word.text);
+      current.end = seconds(word.end);
+    }
+    if (current) segments.push({ ...current, text: texts.join(' ') });
+    return segments;
+  }
+  const text = transcript.text?.trim();
+  if (text) return [{ speaker: DEFAULT_SPEAKER, text, start: 0, end: transcript.audio_duration ?? 0 }];
+  return [];
+}
+
+export async function formatSegments(state: SubmittedState, deps: FormatDeps): Promise<SegmentsRef> {
+  const { s3, config } = deps;
+  const transcriptKey =
+    state.transcript.transcript_key ?? workKey(config.workPrefix, state.execution, TRANSCRIPT_OBJECT);
+  const transcript = await getJson<StoredTranscript>(s3, config.bucket, transcriptKey);
+  const segments = toSegments(transcript);
+  const document: SegmentsDocument = {
+    transcript_id: transcript.id,
+    language_code: transcript.language_code ?? null,
+    audio_duration: transcript.audio_duration ?? state.audio.duration_seconds,
+    segments,
+  };
+  const key = workKey(config.workPrefix, state.execution, SEGMENTS_OBJECT);
+  await putJson(s3, config.bucket, key, document);
+  return {
+    key,
+    total_segments: segments.length,
+    audio_duration: document.audio_duration,
+    language_code: document.language_code,
+  };
+}

@@ -1,0 +1,29 @@
+/** Lambda entry point for "Persist result". */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createProvider, createS3Client } from '../shared/clients.js';
+import { loadConfig } from '../shared/config.js';
+import { createStepTools, defineStep } from '../shared/observability.js';
+import type { FormattedState } from '../shared/workflow-state.js';
+import { persistResult } from './persist-result.js';
+
+const tools = createStepTools('persist-result');
+const config = loadConfig();
+const s3 = createS3Client(tools.tracer);
+const provider = createProvider(config, tools.tracer);
+
+export const handler = defineStep(
+  tools,
+  (state: FormattedState) => ({
+    execution_arn: state.execution.arn,
+    file_id: state.request.file_id,
+    user_id: state.request.user_id,
+    transcript_id: state.transcript.id,
+  }),
+  async (state: FormattedState, { logger, metrics }) => {
+    const persisted = await persistResult(state, { s3, provider, config, logger });
+    if (!persisted.provider_copy_deleted && config.assemblyai.deleteAfterPersist) {
+      metrics.addMetric('ProviderDeleteFailed', MetricUnit.Count, 1);
+    }
+    return persisted;
+  },
+);

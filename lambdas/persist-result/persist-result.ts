@@ -1,0 +1,89 @@
+/**
+ * Step 7, "Persist result": writes the completed result where the bot reads it, then removes the
+ * other copies of the transcript — at AssemblyAI (configurable) and the intermediate objects —
+ * so the result object is the only one. Safe to retry: a retry after the clean-up finds the
+ * result already written and stops there.
+ */
+
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { TranscriptionProvider } from '../shared/assemblyai.js';
+import type { WorkflowConfig } from '../shared/config.js';
+import {
+  type CompletedResult,
+  RESULT_CONTENT_TYPE,
+  resultKey,
+  type TranscriptionResult,
+} from '../shared/contracts.js';
+import { deleteKeys, getJsonIfExists, putJson } from '../shared/storage.js';
+import { processingTimeSeconds } from '../shared/timing.js';
+import {
+  type FormattedState,
+  type SegmentsDocument,
+  TRANSCRIPT_OBJECT,
+  workKey,
+} from '../shared/workflow-state.js';
+
+export interface PersistDeps {
+  s3: S3Client;
+  provider: TranscriptionProvider;
+  config: WorkflowConfig;
+  logger?: Pick<Logger, 'warn'>;
+  now?: () => Date;
+}
+
+export interface PersistedResult {
+  key: string;
+  status: 'completed';
+  /** False when the transcript could not be deleted at the provider (it is then logged and counted). */
+  provider_copy_deleted: boolean;
+}
+
+export async function persistResult(state: FormattedState, deps: PersistDeps): Promise<PersistedResult> {
+  const { s3, provider, config } = deps;
+  const now = deps.now ?? (() => new Date());
+  const key = resultKey(config.resultsPrefix, state.request.user_id, state.request.file_id);
+
+  const document = await getJsonIfExists<SegmentsDocument>(s3, config.bucket, state.segments.key);
+  if (!document) {
+    const existing = await getJsonIfExists<TranscriptionResult>(s3, config.bucket, key);
+    if (existing?.status === 'completed' && existing.metadata.execution_arn === state.execution.arn) {
+      return { key, status: 'completed', provider_copy_deleted: true };
+    }
+    throw new Error('The formatted segments are missing and no result was written');
+  }
+
+  const result: CompletedResult = {
+    status: 'completed',
+    file_id: state.request.file_id,
+    user_id: state.request.user_id,
+    segments: document.segments,
+    metadata: {
+      total_segments: document.segments.length,
+      processing_time: processingTimeSeconds(state.execution.started_at, now()),
+      audio_duration: document.audio_duration,
+      language_code: document.language_code,
+      transcript_id: document.transcript_id,
+      execution_arn: state.execution.arn,
+    },
+  };
+  await putJson(s3, config.bucket, key, result, RESULT_CONTENT_TYPE);
+
+  let providerCopyDeleted = !config.assemblyai.deleteAfterPersist;
+  if (config.assemblyai.deleteAfterPersist) {
+    try {
+      await provider.delete(state.transcript.id);
+      providerCopyDeleted = true;
+    } catch (error) {
+      // The bot has its result; a leftover copy at the provider is reported, not a failed transcription.
+      deps.logger?.warn('Could not delete the transcript at AssemblyAI', {
+        error_type: (error as Error).name,
+      });
+    }
+  }
+  await deleteKeys(s3, config.bucket, [
+    workKey(config.workPrefix, state.execution, TRANSCRIPT_OBJECT),
+    state.segments.key,
+  ]);
+  return { key, status: 'completed', provider_copy_deleted: providerCopyDeleted };
+}

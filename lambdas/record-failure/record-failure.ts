@@ -1,0 +1,137 @@
+/**
+ * "Record failure": every Catch and the provider-error path end here. It turns whatever failed
+ * into a typed, user-safe failure result at the same key a completed result would have, names the
+ * state that failed, and hands the error type to the Fail state so the execution fails too.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { WorkflowConfig } from '../shared/config.js';
+import { type FailedResult, FILE_ID_PATTERN, RESULT_CONTENT_TYPE, resultKey } from '../shared/contracts.js';
+import { type ErrorType, isErrorType } from '../shared/errors.js';
+import { putJson } from '../shared/storage.js';
+import { processingTimeSeconds } from '../shared/timing.js';
+import type { ExecutionRef } from '../shared/workflow-state.js';
+
+/** State names as in `statemachine/transcription.asl.json` (a test keeps them in step). */
+export const STATE_NAMES = {
+  validate: 'Validate audio',
+  submit: 'Submit to AssemblyAI',
+  check: 'Check transcript status',
+  format: 'Format segments',
+  persist: 'Persist result',
+} as const;
+
+export interface RecordFailureEvent {
+  /** The state at the moment of failure, with `failure: { Error, Cause }` added by a Catch or Pass. */
+  state: Record<string, unknown> & { failure?: { Error?: string; Cause?: string } };
+  execution: ExecutionRef;
+}
+
+/** Returned into `$.failure`: the Fail state reads Error and Cause from it. */
+export interface RecordedFailure {
+  Error: ErrorType;
+  Cause: string;
+  failed_state: string;
+  /** Null when the input had no usable user_id/file_id, so there was nowhere to write. */
+  result_key: string | null;
+}
+
+export interface RecordFailureDeps {
+  s3: S3Client;
+  config: WorkflowConfig;
+  now?: () => Date;
+}
+
+/** The message inside a Cause: JSON `{errorType, errorMessage, trace}` on Lambda, plain text locally. */
+function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed?.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // plain text
+  }
+  return cause;
+}
+
+/**
+ * Our own error types keep their (user-safe) messages. Anything else — a Lambda timeout, a crash,
+ * an unexpected SDK error — becomes InternalError with a generic message: its text was not written
+ * for users and could carry details they should not see.
+ */
+export function describeFailure(failure: { Error?: string; Cause?: string } | undefined): {
+  type: ErrorType;
+  message: string;
+} {
+  const error = failure?.Error;
+  if (isErrorType(error)) {
+    return { type: error, message: causeMessage(failure?.Cause).slice(0, 1000) || error };
+  }
+  if (error === 'States.Timeout' || error === 'Sandbox.Timedout') {
+    return { type: 'InternalError', message: 'A processing step took too long; please try again later' };
+  }
+  return {
+    type: 'InternalError',
+    message: 'An internal error stopped the transcription; please try again later',
+  };
+}
+
+/** Derived from how far the state got: each step adds its own key to it. */
+export function failedStateOf(state: Record<string, unknown>): string {
+  if (!state.request || !state.audio) return STATE_NAMES.validate;
+  const transcript = state.transcript as { status?: string } | undefined;
+  if (!transcript) return STATE_NAMES.submit;
+  if (transcript.status !== 'completed') return STATE_NAMES.check;
+  if (!state.segments) return STATE_NAMES.format;
+  return STATE_NAMES.persist;
+}
+
+/** user_id and file_id from a validated request, or from the raw input when each is valid on its own. */
+export function resultOwner(
+  state: Record<string, unknown>,
+): { user_id: number; file_id: string } | undefined {
+  const source = (state.request ?? state) as Record<string, unknown>;
+  const rawUser = source.user_id;
+  const userId =
+    typeof rawUser === 'number'
+      ? rawUser
+      : typeof rawUser === 'string' && /^[1-9][0-9]{0,15}$/.test(rawUser)
+        ? Number(rawUser)
+        : NaN;
+  const fileId = source.file_id;
+  if (!Number.isSafeInteger(userId) || userId <= 0) return undefined;
+  if (typeof fileId !== 'string' || !FILE_ID_PATTERN.test(fileId)) return undefined;
+  return { user_id: userId, file_id: fileId };
+}
+
+export async function recordFailure(
+  event: RecordFailureEvent,
+  deps: RecordFailureDeps,
+): Promise<RecordedFailure> {
+  const { s3, config } = deps;
+  const now = deps.now ?? (() => new Date());
+  const error = describeFailure(event.state.failure);
+  const failedState = failedStateOf(event.state);
+  const owner = resultOwner(event.state);
+  if (!owner) {
+    return {
+      Error: error.type,
+      Cause: `${error.message} (no result was written: the input has no valid user_id and file_id)`,
+      failed_state: failedState,
+      result_key: null,
+    };
+  }
+  const key = resultKey(config.resultsPrefix, owner.user_id, owner.file_id);
+  const result: FailedResult = {
+    status: 'failed',
+    file_id: owner.file_id,
+    user_id: owner.user_id,
+    error,
+    metadata: {
+      processing_time: processingTimeSeconds(event.execution.started_at, now()),
+      execution_arn: event.execution.arn,
+      failed_state: failedState,
+    },
+  };
+  await putJson(s3, config.bucket, key, result, RESULT_CONTENT_TYPE);
+  return { Error: error.type, Cause: error.message, failed_state: failedState, result_key: key };
+}

@@ -1,0 +1,178 @@
+/**
+ * The transcription provider behind one small interface. Everything AssemblyAI-specific (the
+ * SDK, request parameters, HTTP error classification, the job's error strings) lives here, so a
+ * webhook mode or another provider changes this module only.
+ */
+import { FileService, type Transcript, type TranscriptParams, TranscriptService } from 'assemblyai';
+import {
+  AudioDownloadFailed,
+  AudioTooShort,
+  ProviderRateLimited,
+  ProviderRejected,
+  ProviderUnavailable,
+  type TranscriptionError,
+  TranscriptionFailed,
+  UnsupportedAudioFormat,
+} from './errors.js';
+
+export type ProviderTranscript = Transcript;
+
+/** The part of a finished transcript that formatting needs; the rest is not kept. */
+export type StoredTranscript = Pick<
+  Transcript,
+  'id' | 'language_code' | 'audio_duration' | 'text' | 'words' | 'utterances'
+>;
+
+export function toStoredTranscript(t: Transcript): StoredTranscript {
+  return {
+    id: t.id,
+    language_code: t.language_code,
+    audio_duration: t.audio_duration,
+    text: t.text,
+    words: t.words,
+    utterances: t.utterances,
+  };
+}
+
+export interface SubmitRequest {
+  /** A presigned GET URL: the provider downloads the audio itself. */
+  audioUrl: string;
+  /** Absent: automatic language detection. */
+  languageCode?: string;
+  speakersExpected?: number;
+}
+
+export interface TranscriptionProvider {
+  submit(request: SubmitRequest): Promise<{ id: string; status: Transcript['status'] }>;
+  get(id: string): Promise<ProviderTranscript>;
+  delete(id: string): Promise<void>;
+}
+
+export interface AssemblyAIOptions {
+  /** Resolved per call so a rotated secret is picked up when the cache expires. */
+  apiKey: () => Promise<string>;
+  baseUrl: string;
+  speechModels: string[];
+  timeoutMs: number;
+}
+
+/** AssemblyAI ids are UUID-like; the SDK does not URL-encode them, so nothing else may reach a path. */
+const TRANSCRIPT_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/** Replaces URLs (presigned ones included) so a provider message is safe for logs and results. */
+export function redactUrls(message: string): string {
+  return message.replace(/\bhttps?:\/\/[^\s"'<>]+/g, '<url>');
+}
+
+/** Maps a non-2xx AssemblyAI answer to the error type the state machine routes on. */
+export function classifyHttpError(
+  status: number,
+  body: string,
+  retryAfter: string | null,
+): TranscriptionError {
+  let detail = body.trim();
+  try {
+    const parsed = JSON.parse(body) as { error?: unknown };
+    if (typeof parsed?.error === 'string') detail = parsed.error;
+  } catch {
+    // not JSON: keep the text
+  }
+  detail = redactUrls(detail).slice(0, 300) || `HTTP ${status}`;
+  if (status === 429) {
+    const seconds = Number(retryAfter);
+    return new ProviderRateLimited(
+      `AssemblyAI rate limit reached: ${detail}`,
+      Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined,
+    );
+  }
+  if (status >= 500 || status === 408)
+    return new ProviderUnavailable(`AssemblyAI is unavailable (HTTP ${status}): ${detail}`);
+  return new ProviderRejected(`AssemblyAI rejected the request (HTTP ${status}): ${detail}`, status);
+}
+
+/** A failed job (`status: "error"`) as the most specific error type we can tell the user about. */
+export function classifyJobError(providerMessage: string | null | undefined): TranscriptionError {
+  const message = redactUrls(providerMessage ?? 'no reason given');
+  if (/too short/i.test(message))
+    return new AudioTooShort(`The audio is too short to transcribe (${message})`);
+  if (/download error|unable to download/i.test(message)) {
+    return new AudioDownloadFailed(`AssemblyAI could not download the audio (${message})`);
+  }
+  if (/does not appear to contain audio|transcod|unsupported|no audio/i.test(message)) {
+    return new UnsupportedAudioFormat(`The file could not be read as audio (${message})`);
+  }
+  return new TranscriptionFailed(`AssemblyAI could not transcribe the audio (${message})`);
+}
+
+function describeNetworkError(error: unknown): string {
+  const e = error as { name?: string; cause?: { code?: string } };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'the request timed out';
+  return e?.cause?.code ? `network error ${e.cause.code}` : 'network error';
+}
+
+/**
+ * The SDK's TranscriptService with its single HTTP entry point overridden: the SDK turns every
+ * non-2xx answer into a plain Error and drops the status and `Retry-After`, and has no timeout.
+ * Overriding `fetchJson` (which submit/get/delete all use) keeps the SDK's request building,
+ * auth and types while giving us a timeout and faithful classification.
+ */
+class ClassifyingTranscriptService extends TranscriptService {
+  constructor(
+    params: { apiKey: string; baseUrl: string },
+    private readonly timeoutMs: number,
+  ) {
+    super(params, new FileService(params));
+  }
+
+  protected override async fetchJson<T>(input: string, init?: RequestInit): Promise<T> {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    let response: Response;
+    try {
+      response = await this.fetchResponse(input, { ...init, signal });
+    } catch (error) {
+      throw new ProviderUnavailable(`AssemblyAI is unreachable: ${describeNetworkError(error)}`);
+    }
+    if (!response.ok) {
+      const body = await response.text().catch(() => '');
+      throw classifyHttpError(response.status, body, response.headers.get('retry-after'));
+    }
+    try {
+      return (await response.json()) as T;
+    } catch (error) {
+      throw new ProviderUnavailable(`AssemblyAI answer was cut off: ${describeNetworkError(error)}`);
+    }
+  }
+}
+
+export function createAssemblyAIProvider(options: AssemblyAIOptions): TranscriptionProvider {
+  const service = async () =>
+    new ClassifyingTranscriptService(
+      { apiKey: await options.apiKey(), baseUrl: options.baseUrl },
+      options.timeoutMs,
+    );
+
+  const checkedId = (id: string) => {
+    if (!TRANSCRIPT_ID.test(id)) throw new ProviderRejected('Refusing a malformed transcript id');
+    return id;
+  };
+
+  return {
+    async submit(request) {
+      const params: TranscriptParams = {
+        audio_url: request.audioUrl,
+        speech_models: options.speechModels,
+        speaker_labels: true,
+        ...(request.languageCode ? { language_code: request.languageCode } : { language_detection: true }),
+        ...(request.speakersExpected ? { speakers_expected: request.speakersExpected } : {}),
+      };
+      const transcript = await (await service()).submit(params);
+      return { id: checkedId(transcript.id), status: transcript.status };
+    },
+    async get(id) {
+      return (await service()).get(checkedId(id));
+    },
+    async delete(id) {
+      await (await service()).delete(checkedId(id));
+    },
+  };
+}

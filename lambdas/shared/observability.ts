@@ -1,0 +1,98 @@
+/**
+ * Powertools wiring shared by every step: one Logger, Tracer and Metrics per step (created once
+ * at cold start), and `defineStep`, which wraps a step's logic with the same log keys, metrics
+ * and error reporting everywhere. Steps never log transcript text, presigned URLs or the API key.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { TranscriptionError } from './errors.js';
+
+export const SERVICE_NAME = 'transcription';
+export const METRICS_NAMESPACE = 'Transcription';
+
+export type StepName =
+  | 'validate-audio'
+  | 'submit-transcription'
+  | 'check-transcript'
+  | 'format-segments'
+  | 'persist-result'
+  | 'record-failure';
+
+export interface StepTools {
+  logger: Logger;
+  tracer: Tracer;
+  metrics: Metrics;
+}
+
+export function createStepTools(step: StepName): StepTools {
+  const logger = new Logger({ serviceName: SERVICE_NAME, persistentKeys: { step } });
+  const tracer = new Tracer({ serviceName: SERVICE_NAME });
+  const metrics = new Metrics({
+    namespace: METRICS_NAMESPACE,
+    serviceName: SERVICE_NAME,
+    defaultDimensions: { step },
+  });
+  return { logger, tracer, metrics };
+}
+
+/** The correlation keys every log line of an execution carries, when known. */
+export interface CorrelationKeys {
+  execution_arn?: string;
+  file_id?: string;
+  user_id?: number | string;
+  transcript_id?: string;
+}
+
+const PROVIDER_ERRORS = new Set(['ProviderRateLimited', 'ProviderUnavailable', 'ProviderRejected']);
+
+/**
+ * Builds a Lambda handler from a step's logic. The logic receives the tools so it can add
+ * correlation keys (e.g. the transcript id) and step-specific metrics.
+ */
+export function defineStep<Event, Result>(
+  tools: StepTools,
+  correlate: (event: Event) => CorrelationKeys,
+  run: (event: Event, tools: StepTools) => Promise<Result>,
+) {
+  const { logger, tracer, metrics } = tools;
+  const step = async (event: Event, _context: Context): Promise<Result> => {
+    const started = performance.now();
+    const keys = Object.fromEntries(Object.entries(correlate(event)).filter(([, v]) => v !== undefined));
+    logger.appendKeys(keys);
+    if (keys.transcript_id) tracer.putAnnotation('transcript_id', String(keys.transcript_id));
+    if (keys.file_id) tracer.putAnnotation('file_id', String(keys.file_id));
+    try {
+      const result = await run(event, tools);
+      metrics.addMetric('StepSucceeded', MetricUnit.Count, 1);
+      logger.info('Step succeeded');
+      return result;
+    } catch (error) {
+      const type = error instanceof Error ? error.name : 'Error';
+      metrics.addMetric('StepFailed', MetricUnit.Count, 1);
+      if (PROVIDER_ERRORS.has(type)) metrics.addMetric('ProviderErrors', MetricUnit.Count, 1);
+      if (error instanceof TranscriptionError) {
+        // Our own errors carry user-safe messages; log them without a stack to keep logs readable.
+        logger.warn('Step failed', {
+          error_type: type,
+          error_message: error.message,
+          retryable: error.retryable,
+        });
+      } else {
+        logger.error('Step failed with an unexpected error', { error_type: type, error: error as Error });
+      }
+      throw error;
+    } finally {
+      metrics.addMetric('StepDuration', MetricUnit.Milliseconds, performance.now() - started);
+    }
+  };
+  return middy(step)
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}

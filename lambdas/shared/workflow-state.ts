@@ -1,0 +1,82 @@
+/**
+ * The JSON that travels between the states of `statemachine/transcription.asl.json`.
+ * It carries references and counts, never transcript text: a state's input/output must stay far
+ * below Step Functions' 256 KB limit whatever the audio's length.
+ */
+import type { Segment, TranscriptionRequest } from './contracts.js';
+import type { ErrorType } from './errors.js';
+
+/** From the context object (`$$.Execution`), passed in by the ASL `Parameters`. */
+export interface ExecutionRef {
+  arn: string;
+  name: string;
+  /** ISO 8601 */
+  started_at: string;
+}
+
+export interface AudioInfo {
+  /** Container as detected from the bytes: `Ogg`, `MPEG`, `M4A/isom`, `WAVE`, `EBML/webm`, `FLAC`, … */
+  container: string;
+  codec: string | null;
+  /** Seconds; null when the header does not say and it cannot be estimated. */
+  duration_seconds: number | null;
+  size_bytes: number;
+}
+
+export type ProviderStatus = 'queued' | 'processing' | 'completed' | 'error';
+
+/** The provider job, written by "Submit to AssemblyAI" and rewritten by each "Check transcript status". */
+export interface TranscriptJob {
+  id: string;
+  status: ProviderStatus;
+  submitted_at: string;
+  /** Past this instant "Check transcript status" fails with TranscriptionTimedOut. */
+  deadline_at: string;
+  /** Status checks made so far. */
+  checks: number;
+  /** Read by the Wait state (`SecondsPath`). */
+  wait_seconds: number;
+  /** Set when status is `error`: read by the "AssemblyAI reported an error" Pass state. */
+  error?: { type: ErrorType; message: string };
+  /** Set when status is `completed`: the raw transcript stored in S3. */
+  transcript_key?: string;
+}
+
+export interface SegmentsRef {
+  key: string;
+  total_segments: number;
+  audio_duration: number | null;
+  language_code: string | null;
+}
+
+/** The intermediate object "Format segments" writes and "Persist result" reads. */
+export interface SegmentsDocument {
+  transcript_id: string;
+  language_code: string | null;
+  audio_duration: number | null;
+  segments: Segment[];
+}
+
+export interface ValidatedState {
+  execution: ExecutionRef;
+  request: TranscriptionRequest;
+  audio: AudioInfo;
+}
+
+export interface SubmittedState extends ValidatedState {
+  transcript: TranscriptJob;
+}
+
+export interface FormattedState extends SubmittedState {
+  segments: SegmentsRef;
+}
+
+/** Names of the intermediate objects under an execution's work prefix. */
+export const SUBMISSION_RECORD = 'submission.json';
+export const TRANSCRIPT_OBJECT = 'transcript.json';
+export const SEGMENTS_OBJECT = 'segments.json';
+
+/** `work/{execution name}/{name}`: intermediate objects of one execution, deleted when it ends. */
+export function workKey(workPrefix: string, execution: ExecutionRef, name: string): string {
+  return `${workPrefix}${execution.name}/${name}`;
+}

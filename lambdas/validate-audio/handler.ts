@@ -1,0 +1,26 @@
+/** Lambda entry point for "Validate audio". */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createS3Client } from '../shared/clients.js';
+import { loadConfig } from '../shared/config.js';
+import { createStepTools, defineStep } from '../shared/observability.js';
+import { type ValidateEvent, validateAudio } from './validate-audio.js';
+
+const tools = createStepTools('validate-audio');
+const config = loadConfig();
+const s3 = createS3Client(tools.tracer);
+
+/** Best effort: the raw input may be anything, so only well-typed keys are logged. */
+function correlate(event: ValidateEvent) {
+  const input = (event.input ?? {}) as Record<string, unknown>;
+  const pick = (value: unknown) =>
+    typeof value === 'string' || typeof value === 'number' ? String(value).slice(0, 128) : undefined;
+  return { execution_arn: event.execution?.arn, file_id: pick(input.file_id), user_id: pick(input.user_id) };
+}
+
+export const handler = defineStep(tools, correlate, async (event: ValidateEvent, { metrics }) => {
+  const state = await validateAudio(event, { s3, config });
+  if (state.audio.duration_seconds !== null) {
+    metrics.addMetric('AudioSeconds', MetricUnit.Seconds, state.audio.duration_seconds);
+  }
+  return state;
+});

@@ -1,0 +1,137 @@
+/**
+ * Step 1, "Validate audio": the input contract first, then the object itself — it exists, is not
+ * empty or too large, and its bytes are audio (read from the header with a few ranged GETs, never
+ * the whole file), with a duration inside the configured limits.
+ */
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { makeChunkedTokenizerFromS3 } from '@tokenizer/s3';
+import { type IAudioMetadata, parseFromTokenizer } from 'music-metadata';
+import type { z } from 'zod';
+import type { WorkflowConfig } from '../shared/config.js';
+import { type TranscriptionRequest, transcriptionRequestSchema } from '../shared/contracts.js';
+import {
+  AudioEmpty,
+  AudioNotFound,
+  AudioTooLarge,
+  AudioTooLong,
+  AudioTooShort,
+  InvalidInput,
+  UnsupportedAudioFormat,
+} from '../shared/errors.js';
+import { classifyStorageError, isMissingObject } from '../shared/storage.js';
+import type { AudioInfo, ExecutionRef, ValidatedState } from '../shared/workflow-state.js';
+
+export interface ValidateEvent {
+  input: unknown;
+  execution: ExecutionRef;
+}
+
+export interface ValidateDeps {
+  s3: S3Client;
+  config: WorkflowConfig;
+}
+
+/** One readable sentence listing every contract violation, e.g. `user_id must be a positive integer`. */
+function describeIssues(error: z.ZodError): string {
+  const parts = error.issues.slice(0, 5).map((issue) => {
+    if (issue.code === 'unrecognized_keys')
+      return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    const field = issue.path.join('.') || 'input';
+    if (issue.code === 'invalid_type' && issue.input === undefined) return `${field} is required`;
+    if (issue.code === 'invalid_type') return `${field} must be a ${issue.expected}`;
+    if (issue.code === 'invalid_union') return `${field} must be a positive integer`;
+    return `${field} ${issue.message.replace(/^Invalid input: /, '')}`;
+  });
+  return `Invalid input: ${parts.join('; ')}`;
+}
+
+export function parseRequest(input: unknown, config: WorkflowConfig): TranscriptionRequest {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InvalidInput('Invalid input: expected a JSON object with s3_key, user_id, file_id and bucket');
+  }
+  const parsed = transcriptionRequestSchema({
+    bucket: config.bucket,
+    inputPrefix: config.inputPrefix,
+  }).safeParse(input);
+  if (!parsed.success) throw new InvalidInput(describeIssues(parsed.error));
+  return parsed.data;
+}
+
+async function objectSize(s3: S3Client, bucket: string, key: string): Promise<number> {
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return head.ContentLength ?? 0;
+  } catch (error) {
+    if (isMissingObject(error)) throw new AudioNotFound('The audio file was not found in storage');
+    return classifyStorageError(error, 'head');
+  }
+}
+
+/** Duration from the header; for MPEG without one, estimated from the bitrate (CBR) to avoid a full scan. */
+function durationOf(metadata: IAudioMetadata, sizeBytes: number): number | null {
+  const { duration, bitrate } = metadata.format;
+  if (duration !== undefined && Number.isFinite(duration)) return duration;
+  if (bitrate && bitrate > 0) return (sizeBytes * 8) / bitrate;
+  return null;
+}
+
+async function readHeader(s3: S3Client, bucket: string, key: string): Promise<IAudioMetadata> {
+  try {
+    const tokenizer = await makeChunkedTokenizerFromS3(s3, { Bucket: bucket, Key: key });
+    return await parseFromTokenizer(tokenizer, { duration: false, skipCovers: true, skipPostHeaders: true });
+  } catch (error) {
+    const name = (error as Error)?.name ?? '';
+    if (/FileType|FileContent|Parser|FieldDecoding|EndOfStream/.test(name) || error instanceof RangeError) {
+      throw new UnsupportedAudioFormat(
+        'The file is not audio in a supported format (OGG/Opus, MP3, M4A, WAV, WEBM, FLAC)',
+      );
+    }
+    return classifyStorageError(error, 'read header');
+  }
+}
+
+export async function inspectAudio(
+  s3: S3Client,
+  config: WorkflowConfig,
+  bucket: string,
+  key: string,
+): Promise<AudioInfo> {
+  const size = await objectSize(s3, bucket, key);
+  if (size === 0) throw new AudioEmpty('The audio file is empty');
+  if (size > config.maxAudioBytes) {
+    throw new AudioTooLarge(
+      `The audio file is ${(size / 1024 ** 2).toFixed(1)} MB; the limit is ${(config.maxAudioBytes / 1024 ** 2).toFixed(0)} MB`,
+    );
+  }
+  const metadata = await readHeader(s3, bucket, key);
+  const { container, codec, numberOfChannels, sampleRate } = metadata.format;
+  if (!container || (!codec && !numberOfChannels && !sampleRate)) {
+    throw new UnsupportedAudioFormat(
+      'The file is not audio in a supported format (OGG/Opus, MP3, M4A, WAV, WEBM, FLAC)',
+    );
+  }
+  const duration = durationOf(metadata, size);
+  if (duration !== null && duration === 0) throw new AudioEmpty('The audio file contains no sound');
+  if (duration !== null && duration < config.minAudioSeconds) {
+    throw new AudioTooShort(
+      `The audio is ${duration.toFixed(2)} s long; the minimum is ${config.minAudioSeconds} s`,
+    );
+  }
+  if (duration !== null && duration > config.maxAudioSeconds) {
+    throw new AudioTooLong(
+      `The audio is ${(duration / 60).toFixed(1)} minutes long; the limit is ${(config.maxAudioSeconds / 60).toFixed(0)} minutes`,
+    );
+  }
+  return {
+    container,
+    codec: codec ?? null,
+    duration_seconds: duration === null ? null : Math.round(duration * 1000) / 1000,
+    size_bytes: size,
+  };
+}
+
+export async function validateAudio(event: ValidateEvent, deps: ValidateDeps): Promise<ValidatedState> {
+  const request = parseRequest(event.input, deps.config);
+  const audio = await inspectAudio(deps.s3, deps.config, request.bucket, request.s3_key);
+  return { execution: event.execution, request, audio };
+}

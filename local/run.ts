@@ -1,0 +1,229 @@
+/**
+ * `npm start -- <audio-file> [--user-id N] [--file-id ID] [--language CODE] [--json]`
+ *
+ * Transcribes one file through the real state machine definition and the real Lambda handlers,
+ * on an embedded S3 (objects under .local/s3) and — unless ASSEMBLYAI_API_KEY is set — the bundled
+ * AssemblyAI emulator. Progress goes to stderr; stdout gets the transcript (or, with --json, only
+ * the result object). Exit code 0 when the transcription completed, 1 when it failed, 2 on usage.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, extname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { FILE_ID_PATTERN, resultKey, type TranscriptionResult } from '../lambdas/shared/contracts.js';
+import { startEmulator } from './assemblyai-emulator/emulator.js';
+import { startEmbeddedS3 } from './embedded-s3.js';
+import { type EventLog, LocalWorkflow, loadLambdaHandlers } from './workflow.js';
+
+const SAMPLE = new URL('./sample/sample.ogg', import.meta.url).pathname;
+const LOCAL_BUCKET = 'wisevoice-transcription-local';
+const USAGE =
+  'Usage: npm start -- [audio-file] [--user-id N] [--file-id ID] [--language CODE] [--speakers N] [--json] [--verbose]';
+
+// Everything but the transcript goes to stderr, so `--json` output can be piped. Powertools logs
+// (shown with --verbose) use the global console in POWERTOOLS_DEV mode, redirected here too.
+const say = (line: string) => process.stderr.write(`${line}\n`);
+console.log = console.info = console.debug = console.warn = console.error;
+
+function parseCli() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      'user-id': { type: 'string', default: '1' },
+      'file-id': { type: 'string' },
+      language: { type: 'string' },
+      speakers: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help || positionals.length > 1) {
+    say(USAGE);
+    process.exit(values.help ? 0 : 2);
+  }
+  const file = resolve(positionals[0] ?? SAMPLE);
+  const derivedId =
+    basename(file, extname(file))
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .slice(0, 128) || 'audio';
+  const fileId = values['file-id'] ?? derivedId;
+  if (!FILE_ID_PATTERN.test(fileId)) {
+    say(`--file-id must be 1-128 characters of A-Z, a-z, 0-9, "_" or "-"`);
+    process.exit(2);
+  }
+  return {
+    file,
+    fileId,
+    userId: values['user-id'] as string,
+    language: values.language,
+    speakers: values.speakers === undefined ? undefined : Number(values.speakers),
+    json: values.json as boolean,
+    verbose: values.verbose as boolean,
+  };
+}
+
+export function timestamp(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  const s = seconds - m * 60;
+  return `${String(m).padStart(2, '0')}:${s.toFixed(2).padStart(5, '0')}`;
+}
+
+function progress(started: number, verbose: boolean) {
+  const entered = new Map<string, number>();
+  const failed = new Set<string>();
+  return (event: EventLog) => {
+    const t = `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
+    if (event.type === 'StateEntered') {
+      entered.set(event.state.name, Date.now());
+      if (event.state.type === 'Wait') {
+        const seconds = (event.state.input as { transcript?: { wait_seconds?: number } })?.transcript
+          ?.wait_seconds;
+        say(`${t}  … ${event.state.name} (${seconds ?? '?'} s)`);
+      }
+    } else if (
+      event.type === 'StateExited' &&
+      event.state.type === 'Task' &&
+      !failed.delete(event.state.name)
+    ) {
+      const ms = Date.now() - (entered.get(event.state.name) ?? Date.now());
+      const status = (event.state.output as { transcript?: { status?: string } })?.transcript?.status;
+      const detail = event.state.name === 'Check transcript status' && status ? `: ${status}` : '';
+      say(`${t}  ✓ ${event.state.name} (${ms} ms)${detail}`);
+    } else if (event.type === 'StateFailed') {
+      failed.add(event.state.name);
+      say(`${t}  ✗ ${event.state.name}: ${event.Error}${verbose ? ` (${String(event.Cause)})` : ''}`);
+    } else if (event.type === 'StateRetried') {
+      say(`${t}  ↻ ${event.state.name}: retry #${event.retry.attempt}`);
+    }
+  };
+}
+
+/**
+ * The embedded S3, or — with a real AssemblyAI key — a real bucket: AssemblyAI downloads the audio
+ * from a presigned URL, and it cannot reach an S3 running on this machine.
+ */
+async function openStorage() {
+  const realKey = process.env.ASSEMBLYAI_API_KEY?.trim();
+  if (!realKey) {
+    const s3 = await startEmbeddedS3({ directory: resolve('.local/s3'), bucket: LOCAL_BUCKET });
+    return { ...s3, realProvider: false };
+  }
+  const bucket = process.env.TRANSCRIPTION_BUCKET?.trim();
+  if (!bucket) {
+    say('ASSEMBLYAI_API_KEY is set, so the real AssemblyAI will download the audio from a presigned S3 URL.');
+    say(
+      'It cannot reach the embedded S3 on this machine: also set TRANSCRIPTION_BUCKET to a real bucket you can',
+    );
+    say('write to (AWS credentials from the usual chain), or unset ASSEMBLYAI_API_KEY to use the emulator.');
+    process.exit(2);
+  }
+  say(
+    `Using the real AssemblyAI at ${process.env.ASSEMBLYAI_BASE_URL ?? 'https://api.assemblyai.com'} and s3://${bucket}`,
+  );
+  const client = new S3Client({});
+  return {
+    bucket,
+    client,
+    env: {},
+    directory: undefined,
+    realProvider: true,
+    close: async () => client.destroy(),
+  };
+}
+
+async function main(): Promise<number> {
+  const cli = parseCli();
+  const audio = await readFile(cli.file).catch(() => {
+    say(`Cannot read ${cli.file}`);
+    process.exit(2);
+  });
+  const storage = await openStorage();
+  const bucket = storage.bucket;
+  const emulator = storage.realProvider ? undefined : await startEmulator({ processingDelayMs: 1500 });
+  if (emulator) say(`No ASSEMBLYAI_API_KEY: using the bundled AssemblyAI emulator at ${emulator.url}`);
+
+  try {
+    Object.assign(process.env, storage.env, {
+      TRANSCRIPTION_BUCKET: bucket,
+      POWERTOOLS_SERVICE_NAME: 'transcription',
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_DEV: 'true',
+      POWERTOOLS_LOG_LEVEL: cli.verbose ? 'DEBUG' : 'SILENT',
+      ...(emulator && { ASSEMBLYAI_BASE_URL: emulator.url, ASSEMBLYAI_API_KEY: emulator.apiKey }),
+    });
+    const extension = extname(cli.file)
+      .toLowerCase()
+      .replace(/[^a-z0-9.]/g, '')
+      .slice(0, 8);
+    const key = `transcription/${cli.userId}/${cli.fileId}${extension}`;
+    await storage.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: audio }));
+    say(`Uploaded ${basename(cli.file)} (${audio.length} bytes) to s3://${bucket}/${key}`);
+
+    const workflow = new LocalWorkflow(await loadLambdaHandlers());
+    const input = {
+      s3_key: key,
+      user_id: /^\d+$/.test(cli.userId) ? Number(cli.userId) : cli.userId,
+      file_id: cli.fileId,
+      bucket: bucket,
+      ...(cli.language && { language_code: cli.language }),
+      ...(cli.speakers !== undefined && { speakers_expected: cli.speakers }),
+    };
+    const started = Date.now();
+    const outcome = await workflow.run(input, {
+      executionName: `local-${cli.fileId}-${started}`,
+      onEvent: progress(started, cli.verbose),
+    });
+
+    const userId = Number(input.user_id);
+    const resultLocation = Number.isSafeInteger(userId)
+      ? resultKey('results/', userId, cli.fileId)
+      : undefined;
+    const result = resultLocation
+      ? await storage.client
+          .send(new GetObjectCommand({ Bucket: bucket, Key: resultLocation }))
+          .then(
+            async (r) =>
+              JSON.parse((await r.Body?.transformToString('utf-8')) ?? 'null') as TranscriptionResult,
+          )
+          .catch(() => undefined)
+      : undefined;
+
+    if (cli.json) {
+      process.stdout.write(
+        `${JSON.stringify(result ?? { status: 'failed', error: { type: outcome.error, message: outcome.cause } }, null, 2)}\n`,
+      );
+    } else if (result?.status === 'completed') {
+      say('');
+      for (const segment of result.segments)
+        process.stdout.write(`[${timestamp(segment.start)}] ${segment.speaker}: ${segment.text}\n`);
+      if (result.segments.length === 0) process.stdout.write('(no speech)\n');
+    }
+    say('');
+    if (outcome.status === 'SUCCEEDED') {
+      say(
+        `Completed in ${(outcome.durationMs / 1000).toFixed(1)} s: ${result?.status === 'completed' ? result.segments.length : 0} segment(s).`,
+      );
+    } else {
+      say(`Failed: ${outcome.error}: ${outcome.cause}`);
+    }
+    say(
+      resultLocation && result
+        ? `Result: s3://${bucket}/${resultLocation}${storage.directory ? ` (on disk: ${storage.directory}/${bucket}/${resultLocation}._S3rver_object)` : ''}`
+        : 'No result object was written (the input had no usable user_id/file_id).',
+    );
+    return outcome.status === 'SUCCEEDED' ? 0 : 1;
+  } finally {
+    await emulator?.close();
+    await storage.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    say(`Local run crashed: ${(error as Error).stack ?? error}`);
+    process.exit(3);
+  },
+);
