@@ -1,0 +1,152 @@
+/** Fault injection for the AssemblyAI emulator: what can go wrong, when, and how often. */
+
+/** The emulated endpoints a fault can target. */
+export type FaultRoute = 'submit' | 'get' | 'delete';
+
+/** How often a fault fires: the next `times` matching requests/jobs, each with `probability`. */
+export interface FaultTrigger {
+  /** Apply to the next N matches, then stop. @default unlimited */
+  times?: number;
+  /** Chance (0–1) that a match is hit; rolled with the emulator's seeded PRNG. @default 1 */
+  probability?: number;
+}
+
+/** Faults on the HTTP exchange itself: the request is not processed (except `slow`). */
+export type HttpFault = FaultTrigger & { on?: FaultRoute | 'any' } & (
+    | { kind: 'rate-limit'; retryAfterSeconds?: number }
+    | { kind: 'server-error'; status?: 500 | 502 | 503 }
+    | { kind: 'drop-connection' }
+    | { kind: 'slow'; delayMs: number }
+  );
+
+/** Faults on a submitted transcription job: it is accepted, then fails or never finishes. */
+export type JobFault = FaultTrigger &
+  ({ kind: 'transcript-error'; message?: string } | { kind: 'never-complete' });
+
+export type Fault = HttpFault | JobFault;
+export type FaultKind = Fault['kind'];
+
+const HTTP_FAULT_KINDS: ReadonlySet<FaultKind> = new Set([
+  'rate-limit',
+  'server-error',
+  'drop-connection',
+  'slow',
+]);
+const FAULT_KINDS: readonly FaultKind[] = [...HTTP_FAULT_KINDS, 'transcript-error', 'never-complete'];
+
+export const isHttpFault = (fault: Fault): fault is HttpFault => HTTP_FAULT_KINDS.has(fault.kind);
+
+/** Mulberry32: a tiny seedable PRNG so probabilistic faults replay identically. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function assertValidFault(fault: Fault): void {
+  if (!FAULT_KINDS.includes(fault.kind)) throw new RangeError(`unknown fault kind: ${String(fault.kind)}`);
+  if (fault.times !== undefined && !(Number.isInteger(fault.times) && fault.times > 0)) {
+    throw new RangeError(`fault ${fault.kind}: times must be a positive integer`);
+  }
+  if (fault.probability !== undefined && !(fault.probability >= 0 && fault.probability <= 1)) {
+    throw new RangeError(`fault ${fault.kind}: probability must be between 0 and 1`);
+  }
+  if (fault.kind === 'slow' && !(fault.delayMs >= 0))
+    throw new RangeError('fault slow: delayMs must be >= 0');
+  if (
+    fault.kind === 'rate-limit' &&
+    fault.retryAfterSeconds !== undefined &&
+    !(fault.retryAfterSeconds >= 0)
+  ) {
+    throw new RangeError('fault rate-limit: retryAfterSeconds must be >= 0');
+  }
+  if (
+    fault.kind === 'server-error' &&
+    fault.status !== undefined &&
+    ![500, 502, 503].includes(fault.status)
+  ) {
+    throw new RangeError('fault server-error: status must be 500, 502 or 503');
+  }
+}
+
+/** The active faults, in injection order; the first one that matches and fires wins. */
+export class FaultPlan {
+  readonly #entries: { fault: Fault; remaining: number }[] = [];
+  readonly #random: () => number;
+
+  constructor(random: () => number, faults: readonly Fault[] = []) {
+    this.#random = random;
+    for (const fault of faults) this.add(fault);
+  }
+
+  add(fault: Fault): void {
+    assertValidFault(fault);
+    this.#entries.push({ fault: { ...fault }, remaining: fault.times ?? Number.POSITIVE_INFINITY });
+  }
+
+  clear(): void {
+    this.#entries.length = 0;
+  }
+
+  nextHttpFault(route: FaultRoute): HttpFault | undefined {
+    const targetsOtherRoute = (f: HttpFault) => (f.on ?? 'any') !== 'any' && f.on !== route;
+    return this.#take((f) => !isHttpFault(f) || targetsOtherRoute(f)) as HttpFault | undefined;
+  }
+
+  nextJobFault(): JobFault | undefined {
+    return this.#take(isHttpFault) as JobFault | undefined;
+  }
+
+  #take(skip: (fault: Fault) => boolean): Fault | undefined {
+    for (const [index, entry] of this.#entries.entries()) {
+      if (skip(entry.fault)) continue;
+      if (entry.fault.probability !== undefined && this.#random() >= entry.fault.probability) continue;
+      entry.remaining -= 1;
+      if (entry.remaining <= 0) this.#entries.splice(index, 1);
+      return entry.fault;
+    }
+    return undefined;
+  }
+}
+
+/** Parses the CLI form `<kind>[:param]`, e.g. `rate-limit:30`, `server-error:503`, `slow:2000`. */
+export function parseFaultSpec(spec: string): Fault {
+  const colon = spec.indexOf(':');
+  const kind = colon === -1 ? spec : spec.slice(0, colon);
+  const param = colon === -1 ? undefined : spec.slice(colon + 1);
+  const number = (name: string): number | undefined => {
+    if (param === undefined) return undefined;
+    const value = Number(param);
+    if (param.trim() === '' || !Number.isFinite(value))
+      throw new RangeError(`--fault ${kind}: ${name} must be a number`);
+    return value;
+  };
+  let fault: Fault;
+  switch (kind) {
+    case 'rate-limit':
+      fault = { kind, retryAfterSeconds: number('seconds') };
+      break;
+    case 'server-error':
+      fault = { kind, status: number('status') as 500 | 502 | 503 | undefined };
+      break;
+    case 'slow':
+      fault = { kind, delayMs: number('delay in ms') ?? 5000 };
+      break;
+    case 'transcript-error':
+      fault = { kind, message: param };
+      break;
+    case 'drop-connection':
+    case 'never-complete':
+      fault = { kind };
+      break;
+    default:
+      throw new RangeError(`unknown fault kind: ${kind} (expected one of ${FAULT_KINDS.join(', ')})`);
+  }
+  assertValidFault(fault);
+  return fault;
+}

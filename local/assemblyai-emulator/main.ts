@@ -1,0 +1,69 @@
+/** `npm run emulator`: runs the AssemblyAI emulator on its own until Ctrl-C. */
+import { parseArgs } from 'node:util';
+import { type Fault, startEmulator } from './emulator.js';
+import { parseFaultSpec } from './faults.js';
+
+const USAGE = `Usage: npm run emulator -- [--port 8787] [--api-key emulator-key] [--delay-ms 1500]
+                            [--fault <kind>[:param]]... [--seed 1] [--verbose]
+Fault kinds: rate-limit[:retry-after-seconds]  server-error[:500|502|503]  drop-connection
+             slow[:delay-ms]  transcript-error[:message]  never-complete`;
+
+function parseNonNegativeInteger(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new RangeError(`--${flag} must be a non-negative integer`);
+  return parsed;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      'api-key': { type: 'string' },
+      'delay-ms': { type: 'string' },
+      fault: { type: 'string', multiple: true },
+      seed: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const faults: Fault[] = (values.fault ?? []).map(parseFaultSpec);
+  const emulator = await startEmulator({
+    port: parseNonNegativeInteger('port', values.port, 8787),
+    apiKey: values['api-key'] ?? 'emulator-key',
+    processingDelayMs: parseNonNegativeInteger('delay-ms', values['delay-ms'], 1500),
+    seed: parseNonNegativeInteger('seed', values.seed, 1),
+    faults,
+    verbose: values.verbose,
+  });
+
+  console.log(`AssemblyAI emulator listening on ${emulator.url}`);
+  if (faults.length > 0) console.log(`Faults: ${faults.map((f) => f.kind).join(', ')}`);
+  console.log('Point the workflow at it with:');
+  const shownKey = values['api-key'] === undefined ? emulator.apiKey : '<the --api-key value>';
+  console.log(
+    `  ASSEMBLYAI_BASE_URL=${emulator.url} ASSEMBLYAI_API_KEY=${shownKey} npm start -- <audio-file>`,
+  );
+  console.log('Press Ctrl-C to stop.');
+
+  const stop = (signal: NodeJS.Signals) => {
+    console.log(`\n${signal}: stopping the emulator`);
+    emulator.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  console.error(USAGE);
+  process.exit(2);
+});

@@ -1,0 +1,110 @@
+/**
+ * End to end: `npm start`'s program (local/run.ts) as a user runs it, as a child process, on real
+ * audio generated with espeak-ng + ffmpeg (test/fixtures/audio) and on files that are not audio.
+ * The runs start together (each takes a few seconds of real Wait states) and are checked one by one.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TranscriptionResult } from '../../lambdas/shared/contracts.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+const RUN = join(ROOT, 'local/run.ts');
+const audio = (name: string) => join(ROOT, 'test/fixtures/audio', name);
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(cwd: string, args: string[]): Promise<CliRun> {
+  const env = { ...process.env, ASSEMBLYAI_API_KEY: '', NODE_OPTIONS: '' };
+  return new Promise((resolve) => {
+    execFile(TSX, [RUN, ...args], { cwd, env, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const CASES = {
+  sample: [],
+  sampleJson: ['--json', '--user-id', '7', '--file-id', 'voice-1'],
+  ogg: [audio('hello.ogg'), '--json'],
+  mp3: [audio('hello.mp3'), '--json'],
+  m4a: [audio('hello.m4a'), '--json'],
+  wav: [audio('hello.wav'), '--json'],
+  misnamed: [audio('hello-ogg-named.mp3'), '--json'],
+  text: [audio('not-audio.txt.mp3'), '--json'],
+  empty: [audio('empty.mp3'), '--json'],
+} satisfies Record<string, string[]>;
+
+let cwd: string;
+const runs: Partial<Record<keyof typeof CASES, CliRun>> = {};
+const run = (name: keyof typeof CASES) => runs[name] as CliRun;
+const json = (name: keyof typeof CASES) => JSON.parse(run(name).stdout) as TranscriptionResult;
+
+beforeAll(async () => {
+  cwd = await mkdtemp(join(tmpdir(), 'transcription-e2e-'));
+  await Promise.all(
+    Object.entries(CASES).map(async ([name, args]) => {
+      runs[name as keyof typeof CASES] = await runCli(cwd, args);
+    }),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await rm(cwd, { recursive: true, force: true });
+});
+
+describe('npm start (local/run.ts)', () => {
+  it('transcribes the bundled sample with no arguments and prints readable segments', () => {
+    const { code, stdout, stderr } = run('sample');
+    expect(code).toBe(0);
+    expect(stdout).toBe(
+      '[00:00.25] A: Привет, как дела?\n[00:01.92] B: Хорошо, спасибо. А у тебя?\n[00:04.35] A: Тоже хорошо.\n',
+    );
+    expect(stderr).toMatch(/AssemblyAI emulator/);
+    expect(stderr).toMatch(/Result: s3:\/\/wisevoice-transcription-local\/results\/1\/sample\.json/);
+    for (const state of [
+      'Validate audio',
+      'Submit to AssemblyAI',
+      'Check transcript status',
+      'Format segments',
+      'Persist result',
+    ]) {
+      expect(stderr).toContain(`✓ ${state}`);
+    }
+  });
+
+  it('prints only the result object on stdout with --json, for the given user and file id', () => {
+    const { code } = run('sampleJson');
+    const result = json('sampleJson');
+    expect(code).toBe(0);
+    expect(result).toMatchObject({ status: 'completed', user_id: 7, file_id: 'voice-1' });
+    expect(result.status === 'completed' && result.metadata.total_segments).toBe(3);
+  });
+
+  it.each(['ogg', 'mp3', 'm4a', 'wav', 'misnamed'] as const)('transcribes real %s audio', (name) => {
+    const { code, stderr } = run(name);
+    const result = json(name);
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    expect(result.status).toBe('completed');
+    expect(result.status === 'completed' && result.segments.length).toBe(1);
+  });
+
+  it('refuses a text file named .mp3 with UnsupportedAudioFormat and exit code 1', () => {
+    const { code, stderr } = run('text');
+    expect(code).toBe(1);
+    expect(json('text')).toMatchObject({ status: 'failed', error: { type: 'UnsupportedAudioFormat' } });
+    expect(stderr).toMatch(/Failed: UnsupportedAudioFormat/);
+  });
+
+  it('refuses an empty file with AudioEmpty and exit code 1', () => {
+    expect(run('empty').code).toBe(1);
+    expect(json('empty')).toMatchObject({ status: 'failed', error: { type: 'AudioEmpty' } });
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * Static checks of statemachine/transcription.asl.json: valid ASL (asl-validator, as AWS would
+ * see it after CDK's substitutions), and the reliability rules every state must follow. These
+ * check properties, not the literal definition, so an edit that keeps the rules keeps them green.
+ */
+import { createRequire } from 'node:module';
+import { ERROR_TYPES } from '../../lambdas/shared/errors.js';
+import { readDefinition, substituteArns } from '../../local/workflow.js';
+
+const require = createRequire(import.meta.url);
+const validator = require('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errors: unknown[];
+};
+
+interface Retrier {
+  ErrorEquals: string[];
+  MaxAttempts?: number;
+  MaxDelaySeconds?: number;
+  JitterStrategy?: string;
+  BackoffRate?: number;
+}
+interface State {
+  Type: string;
+  Next?: string;
+  Default?: string;
+  SecondsPath?: string;
+  Seconds?: number;
+  TimeoutSeconds?: number;
+  Retry?: Retrier[];
+  Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
+  Choices?: { Next: string }[];
+}
+
+const definition = readDefinition() as unknown as { StartAt: string; States: Record<string, State> };
+const states = Object.entries(definition.States);
+const tasks = states.filter(([, s]) => s.Type === 'Task');
+
+describe('statemachine/transcription.asl.json', () => {
+  it('is valid Amazon States Language once the function ARNs are substituted', () => {
+    const result = validator(substituteArns(readDefinition()));
+    expect(result.errors).toEqual([]);
+    expect(result.isValid).toBe(true);
+  });
+
+  it('has the five steps, the poll loop and the failure path, in order', () => {
+    expect(definition.StartAt).toBe('Validate audio');
+    expect(definition.States['Validate audio']?.Next).toBe('Submit to AssemblyAI');
+    expect(definition.States['Submit to AssemblyAI']?.Next).toBe('Wait for transcript');
+    expect(definition.States['Wait for transcript']?.Next).toBe('Check transcript status');
+    expect(definition.States['Check transcript status']?.Next).toBe('Transcript ready?');
+    expect(definition.States['Transcript ready?']?.Default).toBe('Wait for transcript');
+    expect(definition.States['Transcript ready?']?.Choices?.map((c) => c.Next)).toEqual([
+      'Format segments',
+      'AssemblyAI reported an error',
+    ]);
+    expect(definition.States['Format segments']?.Next).toBe('Persist result');
+    expect(definition.States['Record failure']?.Next).toBe('Transcription failed');
+    expect(definition.States['Transcription failed']?.Type).toBe('Fail');
+  });
+
+  it.each(tasks)('"%s" has a timeout and catches everything into "Record failure"', (name, state) => {
+    expect(state.TimeoutSeconds).toBeGreaterThan(0);
+    const catchAll = state.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));
+    expect(catchAll?.Next).toBe(name === 'Record failure' ? 'Transcription failed' : 'Record failure');
+    expect(catchAll?.ResultPath).toBeDefined();
+  });
+
+  it.each(tasks)('"%s" retries Lambda service errors with bounded, jittered backoff', (_name, state) => {
+    const lambda = state.Retry?.find((r) => r.ErrorEquals.includes('Lambda.ServiceException'));
+    expect(lambda?.ErrorEquals).toEqual(
+      expect.arrayContaining(['Lambda.TooManyRequestsException', 'Lambda.Unknown']),
+    );
+    for (const retrier of state.Retry ?? []) {
+      expect(retrier.JitterStrategy).toBe('FULL');
+      expect(retrier.MaxDelaySeconds).toBeGreaterThan(0);
+      expect(retrier.MaxAttempts).toBeGreaterThan(0);
+      expect(retrier.MaxAttempts).toBeLessThanOrEqual(6);
+      expect(retrier.BackoffRate).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it.each(['Submit to AssemblyAI', 'Check transcript status'])(
+    '"%s" retries transient provider errors only',
+    (name) => {
+      const retried = (definition.States[name]?.Retry ?? []).flatMap((r) => r.ErrorEquals);
+      expect(retried).toEqual(expect.arrayContaining(['ProviderRateLimited', 'ProviderUnavailable']));
+      expect(retried).not.toContain('ProviderRejected');
+      expect(retried).not.toContain('States.ALL');
+    },
+  );
+
+  it('routes only on error names the Lambdas actually throw', () => {
+    const names = states.flatMap(([, s]) =>
+      [...(s.Retry ?? []), ...(s.Catch ?? [])].flatMap((r) => r.ErrorEquals),
+    );
+    const ours = names.filter((n) => !n.startsWith('States.') && !n.startsWith('Lambda.'));
+    expect(ours.length).toBeGreaterThan(0);
+    for (const name of ours) expect(ERROR_TYPES).toContain(name);
+  });
+
+  it('waits for a duration the poll step computes, never a fixed or unbounded one', () => {
+    const waits = states.filter(([, s]) => s.Type === 'Wait');
+    expect(waits).toHaveLength(1);
+    expect(waits[0]?.[1].SecondsPath).toBe('$.transcript.wait_seconds');
+  });
+
+  it('has no state that cannot be reached', () => {
+    const reachable = new Set<string>([definition.StartAt]);
+    for (const [, s] of states) {
+      for (const next of [
+        s.Next,
+        s.Default,
+        ...(s.Choices ?? []).map((c) => c.Next),
+        ...(s.Catch ?? []).map((c) => c.Next),
+      ]) {
+        if (next) reachable.add(next);
+      }
+    }
+    expect([...reachable].sort()).toEqual(Object.keys(definition.States).sort());
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * The real workflow for tests: the ASL definition, the real Lambda handlers, an embedded S3 and
+ * the AssemblyAI emulator, wired exactly as `npm start` wires them. One per test file: handlers
+ * read their configuration at import, as on a Lambda cold start.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import type { TranscriptionResult } from '../../lambdas/shared/contracts.js';
+import { type AssemblyAIEmulator, startEmulator } from '../../local/assemblyai-emulator/emulator.js';
+import { type EmbeddedS3, startEmbeddedS3 } from '../../local/embedded-s3.js';
+import {
+  type LambdaHandlers,
+  LocalWorkflow,
+  loadLambdaHandlers,
+  type RunOptions,
+} from '../../local/workflow.js';
+
+export const TEST_BUCKET = 'wisevoice-transcription-test';
+
+export interface Harness {
+  s3: EmbeddedS3;
+  emulator: AssemblyAIEmulator;
+  handlers: LambdaHandlers;
+  /** A workflow whose handlers can be wrapped per test (fault injection around a real handler). */
+  workflow(overrides?: Partial<LambdaHandlers>): LocalWorkflow;
+  upload(key: string, body: Uint8Array | string): Promise<void>;
+  readResult(userId: number, fileId: string): Promise<TranscriptionResult | undefined>;
+  resultContentType(userId: number, fileId: string): Promise<string | undefined>;
+  listKeys(prefix: string): Promise<string[]>;
+  /** Fast runs: waits and retry intervals replaced by 0 ms unless a test says otherwise. */
+  runOptions(extra?: RunOptions): RunOptions;
+  close(): Promise<void>;
+}
+
+export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const directory = await mkdtemp(join(tmpdir(), 'transcription-s3-'));
+  const s3 = await startEmbeddedS3({ directory, bucket: TEST_BUCKET });
+  const emulator = await startEmulator({ processingDelayMs: 20 });
+  Object.assign(process.env, s3.env, {
+    TRANSCRIPTION_BUCKET: TEST_BUCKET,
+    ASSEMBLYAI_BASE_URL: emulator.url,
+    ASSEMBLYAI_API_KEY: emulator.apiKey,
+    ASSEMBLYAI_TIMEOUT_MS: '2000',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    ...env,
+  });
+  const handlers = await loadLambdaHandlers();
+
+  const read = async (key: string) => {
+    try {
+      const response = await s3.client.send(new GetObjectCommand({ Bucket: TEST_BUCKET, Key: key }));
+      return await response.Body?.transformToString('utf-8');
+    } catch {
+      return undefined;
+    }
+  };
+
+  return {
+    s3,
+    emulator,
+    handlers,
+    workflow: (overrides = {}) => new LocalWorkflow({ ...handlers, ...overrides } as LambdaHandlers),
+    async upload(key, body) {
+      await s3.client.send(new PutObjectCommand({ Bucket: TEST_BUCKET, Key: key, Body: body }));
+    },
+    async readResult(userId, fileId) {
+      const text = await read(`results/${userId}/${fileId}.json`);
+      return text === undefined ? undefined : (JSON.parse(text) as TranscriptionResult);
+    },
+    async resultContentType(userId, fileId) {
+      const head = await s3.client.send(
+        new HeadObjectCommand({ Bucket: TEST_BUCKET, Key: `results/${userId}/${fileId}.json` }),
+      );
+      return head.ContentType;
+    },
+    async listKeys(prefix) {
+      const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, Prefix: prefix }));
+      return (listed.Contents ?? []).map((o) => o.Key as string);
+    },
+    runOptions: (extra = {}) => ({ waitMs: 0, retryIntervalMs: 0, ...extra }),
+    async close() {
+      await emulator.close();
+      await s3.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
