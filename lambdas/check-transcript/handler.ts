@@ -1,7 +1,7 @@
 /** Lambda entry point for "Check transcript status". */
 import { createProvider, createS3Client } from '../shared/clients.js';
 import { loadConfig } from '../shared/config.js';
-import { createStepTools, defineStep } from '../shared/observability.js';
+import { createStepTools, defineStep, stateCorrelation } from '../shared/observability.js';
 import type { SubmittedState } from '../shared/workflow-state.js';
 import { checkTranscript } from './check-transcript.js';
 
@@ -10,21 +10,12 @@ const config = loadConfig();
 const s3 = createS3Client(tools.tracer);
 const provider = createProvider(config, tools.tracer);
 
-export const handler = defineStep(
-  tools,
-  (state: SubmittedState) => ({
-    execution_arn: state.execution.arn,
-    file_id: state.request.file_id,
-    user_id: state.request.user_id,
-    transcript_id: state.transcript.id,
-  }),
-  async (state: SubmittedState, { logger }) => {
-    const job = await checkTranscript(state, { s3, provider, config });
-    logger.info('Transcript status', {
-      status: job.status,
-      checks: job.checks,
-      wait_seconds: job.wait_seconds,
-    });
-    return job;
-  },
-);
+export const handler = defineStep(tools, stateCorrelation, async (state: SubmittedState, { logger }) => {
+  const job = await checkTranscript(state, { s3, provider, config });
+  logger.info('Transcript status', {
+    status: job.status,
+    checks: job.checks,
+    wait_seconds: job.wait_seconds,
+  });
+  return job;
+});

@@ -2,7 +2,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createProvider, createS3Client } from '../shared/clients.js';
 import { loadConfig } from '../shared/config.js';
-import { createStepTools, defineStep } from '../shared/observability.js';
+import { createStepTools, defineStep, stateCorrelation } from '../shared/observability.js';
 import type { FormattedState } from '../shared/workflow-state.js';
 import { persistResult } from './persist-result.js';
 
@@ -13,12 +13,7 @@ const provider = createProvider(config, tools.tracer);
 
 export const handler = defineStep(
   tools,
-  (state: FormattedState) => ({
-    execution_arn: state.execution.arn,
-    file_id: state.request.file_id,
-    user_id: state.request.user_id,
-    transcript_id: state.transcript.id,
-  }),
+  stateCorrelation,
   async (state: FormattedState, { logger, metrics }) => {
     const persisted = await persistResult(state, { s3, provider, config, logger });
     if (!persisted.provider_copy_deleted && config.assemblyai.deleteAfterPersist) {

@@ -49,6 +49,20 @@ export interface CorrelationKeys {
   transcript_id?: string;
 }
 
+/** Correlation keys of a state that has passed "Validate audio" (and maybe "Submit"). */
+export function stateCorrelation(state: {
+  execution: { arn: string };
+  request: { file_id: string; user_id: number };
+  transcript?: { id: string };
+}): CorrelationKeys {
+  return {
+    execution_arn: state.execution.arn,
+    file_id: state.request.file_id,
+    user_id: state.request.user_id,
+    transcript_id: state.transcript?.id,
+  };
+}
+
 const PROVIDER_ERRORS = new Set(['ProviderRateLimited', 'ProviderUnavailable', 'ProviderRejected']);
 
 /**

@@ -1,7 +1,7 @@
 /** Lambda entry point for "Submit to AssemblyAI". */
 import { createProvider, createS3Client } from '../shared/clients.js';
 import { loadConfig } from '../shared/config.js';
-import { createStepTools, defineStep } from '../shared/observability.js';
+import { createStepTools, defineStep, stateCorrelation } from '../shared/observability.js';
 import type { ValidatedState } from '../shared/workflow-state.js';
 import { submitTranscription } from './submit-transcription.js';
 
@@ -10,16 +10,8 @@ const config = loadConfig();
 const s3 = createS3Client(tools.tracer);
 const provider = createProvider(config, tools.tracer);
 
-export const handler = defineStep(
-  tools,
-  (state: ValidatedState) => ({
-    execution_arn: state.execution.arn,
-    file_id: state.request.file_id,
-    user_id: state.request.user_id,
-  }),
-  async (state: ValidatedState, { logger }) => {
-    const job = await submitTranscription(state, { s3, provider, config });
-    logger.appendKeys({ transcript_id: job.id });
-    return job;
-  },
-);
+export const handler = defineStep(tools, stateCorrelation, async (state: ValidatedState, { logger }) => {
+  const job = await submitTranscription(state, { s3, provider, config });
+  logger.appendKeys({ transcript_id: job.id });
+  return job;
+});
