@@ -3,6 +3,7 @@
  * result object it reads from S3, and where that object lives. This file is the one definition;
  * the Lambdas, the local runner, the tests and (later) the typed client all import it.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ErrorType } from './errors.js';
 
@@ -132,4 +133,19 @@ export const RESULT_CONTENT_TYPE = 'application/json; charset=utf-8';
 /** `results/{user_id}/{file_id}.json`: the only place a result is ever written. */
 export function resultKey(resultsPrefix: string, userId: number, fileId: string): string {
   return `${resultsPrefix}${userId}/${fileId}.json`;
+}
+
+/** Step Functions' limit on execution names. */
+export const MAX_EXECUTION_NAME_LENGTH = 80;
+
+/**
+ * The execution name the bot should use: one per user and file. A second StartExecution with the
+ * same name and input while the first runs returns the running execution instead of starting
+ * another; after it ended, Step Functions answers ExecutionAlreadyExists and the bot reads the
+ * result object. Long file ids are hashed to fit the 80-character limit.
+ */
+export function executionName(userId: number, fileId: string): string {
+  const name = `${userId}-${fileId}`;
+  if (name.length <= MAX_EXECUTION_NAME_LENGTH) return name;
+  return `${userId}-${createHash('sha256').update(fileId).digest('hex').slice(0, 40)}`;
 }

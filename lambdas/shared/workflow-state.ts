@@ -63,6 +63,13 @@ export interface ValidatedState {
   audio: AudioInfo;
 }
 
+/** "Validate audio" found a completed result for this file: the "Already transcribed?" Choice ends the run. */
+export interface AlreadyTranscribedState {
+  execution: ExecutionRef;
+  request: TranscriptionRequest;
+  existing_result: { key: string; execution_arn: string };
+}
+
 export interface SubmittedState extends ValidatedState {
   transcript: TranscriptJob;
 }

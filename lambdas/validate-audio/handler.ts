@@ -17,9 +17,13 @@ function correlate(event: ValidateEvent) {
   return { execution_arn: event.execution?.arn, file_id: pick(input.file_id), user_id: pick(input.user_id) };
 }
 
-export const handler = defineStep(tools, correlate, async (event: ValidateEvent, { metrics }) => {
+export const handler = defineStep(tools, correlate, async (event: ValidateEvent, { logger, metrics }) => {
   const state = await validateAudio(event, { s3, config });
-  if (state.audio.duration_seconds !== null) {
+  if ('existing_result' in state) {
+    logger.info('A completed result already exists; not transcribing again', {
+      result_key: state.existing_result.key,
+    });
+  } else if (state.audio.duration_seconds !== null) {
     metrics.addMetric('AudioSeconds', MetricUnit.Seconds, state.audio.duration_seconds);
   }
   return state;

@@ -8,7 +8,12 @@ import { makeChunkedTokenizerFromS3 } from '@tokenizer/s3';
 import { type IAudioMetadata, parseFromTokenizer } from 'music-metadata';
 import type { z } from 'zod';
 import type { WorkflowConfig } from '../shared/config.js';
-import { type TranscriptionRequest, transcriptionRequestSchema } from '../shared/contracts.js';
+import {
+  resultKey,
+  type TranscriptionRequest,
+  type TranscriptionResult,
+  transcriptionRequestSchema,
+} from '../shared/contracts.js';
 import {
   AudioEmpty,
   AudioNotFound,
@@ -18,8 +23,13 @@ import {
   InvalidInput,
   UnsupportedAudioFormat,
 } from '../shared/errors.js';
-import { classifyStorageError, isMissingObject } from '../shared/storage.js';
-import type { AudioInfo, ExecutionRef, ValidatedState } from '../shared/workflow-state.js';
+import { classifyStorageError, getJsonIfExists, isMissingObject } from '../shared/storage.js';
+import type {
+  AlreadyTranscribedState,
+  AudioInfo,
+  ExecutionRef,
+  ValidatedState,
+} from '../shared/workflow-state.js';
 
 export interface ValidateEvent {
   input: unknown;
@@ -130,8 +140,26 @@ export async function inspectAudio(
   };
 }
 
-export async function validateAudio(event: ValidateEvent, deps: ValidateDeps): Promise<ValidatedState> {
+/**
+ * A completed result for this user and file already exists: the bot retried StartExecution (e.g.
+ * after a network blip), so return it instead of paying AssemblyAI twice. `force: true` skips this.
+ */
+async function existingCompletedResult(s3: S3Client, config: WorkflowConfig, request: TranscriptionRequest) {
+  if (request.force) return undefined;
+  const key = resultKey(config.resultsPrefix, request.user_id, request.file_id);
+  const existing = await getJsonIfExists<TranscriptionResult>(s3, config.bucket, key);
+  return existing?.status === 'completed'
+    ? { key, execution_arn: existing.metadata.execution_arn }
+    : undefined;
+}
+
+export async function validateAudio(
+  event: ValidateEvent,
+  deps: ValidateDeps,
+): Promise<ValidatedState | AlreadyTranscribedState> {
   const request = parseRequest(event.input, deps.config);
+  const existing = await existingCompletedResult(deps.s3, deps.config, request);
+  if (existing) return { execution: event.execution, request, existing_result: existing };
   const audio = await inspectAudio(deps.s3, deps.config, request.bucket, request.s3_key);
   return { execution: event.execution, request, audio };
 }

@@ -45,7 +45,9 @@ describe('statemachine/transcription.asl.json', () => {
 
   it('has the five steps, the poll loop and the failure path, in order', () => {
     expect(definition.StartAt).toBe('Validate audio');
-    expect(definition.States['Validate audio']?.Next).toBe('Submit to AssemblyAI');
+    expect(definition.States['Validate audio']?.Next).toBe('Already transcribed?');
+    expect(definition.States['Already transcribed?']?.Choices?.map((c) => c.Next)).toEqual(['Transcribed']);
+    expect(definition.States['Already transcribed?']?.Default).toBe('Submit to AssemblyAI');
     expect(definition.States['Submit to AssemblyAI']?.Next).toBe('Wait for transcript');
     expect(definition.States['Wait for transcript']?.Next).toBe('Check transcript status');
     expect(definition.States['Check transcript status']?.Next).toBe('Transcript ready?');

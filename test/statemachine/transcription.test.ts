@@ -12,6 +12,7 @@ const HELLO_OGG = new URL('../fixtures/audio/hello.ogg', import.meta.url);
 
 const HAPPY_PATH = [
   'Validate audio',
+  'Already transcribed?',
   'Submit to AssemblyAI',
   'Wait for transcript',
   'Check transcript status',
@@ -97,6 +98,41 @@ describe('the transcription state machine', () => {
 
     expect(outcome.status).toBe('SUCCEEDED');
     expect(await harness.listKeys('work/cleanup-check/')).toEqual(['work/cleanup-check/submission.json']);
+  });
+
+  it('returns an existing completed result without calling AssemblyAI again, unless forced', async () => {
+    const input = await upload(sample);
+    const first = await harness.workflow().run(input, harness.runOptions());
+    const submissions = harness.emulator.stats().submissions;
+
+    const repeated = await harness.workflow().run(input, harness.runOptions());
+    const afterRepeat = harness.emulator.stats().submissions;
+    const forced = await harness.workflow().run({ ...input, force: true }, harness.runOptions());
+
+    expect(first.status).toBe('SUCCEEDED');
+    expect(repeated.status).toBe('SUCCEEDED');
+    expect(repeated.statesEntered).toEqual(['Validate audio', 'Already transcribed?', 'Transcribed']);
+    expect(afterRepeat).toBe(submissions);
+    const result = await harness.readResult(42, input.file_id);
+    expect(forced.status).toBe('SUCCEEDED');
+    expect(harness.emulator.stats().submissions).toBe(submissions + 1);
+    expect(result?.status === 'completed' && result.metadata.execution_arn).toBe(forced.executionArn);
+  });
+
+  it('transcribes again when the earlier result is a failure', async () => {
+    const input = await upload(sample);
+    harness.emulator.injectFault({
+      kind: 'transcript-error',
+      message: 'Server error, developers have been alerted.',
+      times: 1,
+    });
+    const failed = await harness.workflow().run(input, harness.runOptions());
+
+    const retried = await harness.workflow().run(input, harness.runOptions());
+
+    expect(failed.status).toBe('FAILED');
+    expect(retried.status).toBe('SUCCEEDED');
+    expect((await harness.readResult(42, input.file_id))?.status).toBe('completed');
   });
 
   it('retries a rate-limited submission and still submits exactly once', async () => {
