@@ -42,8 +42,18 @@ export interface SubmitRequest {
   speakersExpected?: number;
 }
 
+export interface SubmittedJob {
+  id: string;
+  status: Transcript['status'];
+}
+
 export interface TranscriptionProvider {
-  submit(request: SubmitRequest): Promise<{ id: string; status: Transcript['status'] }>;
+  submit(request: SubmitRequest): Promise<SubmittedJob>;
+  /**
+   * A job created since `since` for the S3 object `audioKey`, if any: how a retried Submit finds
+   * the job an interrupted attempt may have created (AssemblyAI has no idempotency key).
+   */
+  findSubmitted(audioKey: string, since: Date): Promise<SubmittedJob | undefined>;
   get(id: string): Promise<ProviderTranscript>;
   delete(id: string): Promise<void>;
 }
@@ -58,6 +68,15 @@ export interface AssemblyAIOptions {
 
 /** AssemblyAI ids are UUID-like; the SDK does not URL-encode them, so nothing else may reach a path. */
 const TRANSCRIPT_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/** The S3 object key a presigned URL points at (path-style `/bucket/key` or virtual-hosted `/key`). */
+export function urlPointsAtKey(url: string, key: string): boolean {
+  try {
+    return decodeURIComponent(new URL(url).pathname).endsWith(`/${key}`);
+  } catch {
+    return false;
+  }
+}
 
 /** Replaces URLs (presigned ones included) so a provider message is safe for logs and results. */
 export function redactUrls(message: string): string {
@@ -167,6 +186,14 @@ export function createAssemblyAIProvider(options: AssemblyAIOptions): Transcript
       };
       const transcript = await (await service()).submit(params);
       return { id: checkedId(transcript.id), status: transcript.status };
+    },
+    async findSubmitted(audioKey, since) {
+      // Newest first; one page covers far more than the few seconds between a lost answer and its retry.
+      const page = await (await service()).list({ limit: 200 });
+      const match = page.transcripts.find(
+        (item) => new Date(item.created) >= since && urlPointsAtKey(item.audio_url, audioKey),
+      );
+      return match ? { id: checkedId(match.id), status: match.status } : undefined;
     },
     async get(id) {
       return (await service()).get(checkedId(id));

@@ -1,7 +1,15 @@
 /**
  * Step 2, "Submit to AssemblyAI": creates the transcript job from a presigned GET URL, so no audio
- * passes through Lambda. Idempotent per execution: the job id is recorded under the execution's
- * work prefix, and a retried or re-run Submit returns that job instead of paying for a second one.
+ * passes through Lambda.
+ *
+ * Idempotent per execution, so a Step Functions retry never pays AssemblyAI twice. A record under
+ * the execution's work prefix is written *before* the call (`submitting_since`) and completed
+ * after it (`transcript_id`). A retry that finds a completed record reuses the job; one that finds
+ * only the marker — the earlier attempt died or lost the answer after the request left — looks
+ * the job up among AssemblyAI's recent transcripts by the audio's S3 key before submitting again.
+ * Chosen over Powertools Idempotency, which needs a DynamoDB table for the same guarantee and
+ * cannot recover a job whose answer was lost, and over S3 conditional writes, which the local
+ * S3 emulators do not enforce (so the guarantee could not be tested here).
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -23,29 +31,45 @@ export interface SubmitDeps {
   now?: () => Date;
 }
 
-/** What is recorded per execution before the job id is returned to the state machine. */
+/** Recorded per execution: the marker before the provider call, then the job. */
 interface SubmissionRecord {
-  transcript_id: string;
-  submitted_at: string;
+  submitting_since?: string;
+  transcript_id?: string;
+  submitted_at?: string;
 }
+
+/** Allowance for clock skew between Lambda and AssemblyAI when matching a job to the marker. */
+const CLOCK_SKEW_MS = 5_000;
 
 export async function submitTranscription(state: ValidatedState, deps: SubmitDeps): Promise<TranscriptJob> {
   const { s3, provider, config } = deps;
   const now = deps.now ?? (() => new Date());
   const recordKey = workKey(config.workPrefix, state.execution, SUBMISSION_RECORD);
 
-  let record = await getJsonIfExists<SubmissionRecord>(s3, config.bucket, recordKey);
-  if (!record) {
-    const audioUrl = await getSignedUrl(
-      s3,
-      new GetObjectCommand({ Bucket: config.bucket, Key: state.request.s3_key }),
-      { expiresIn: config.presignedUrlTtlSeconds },
-    );
-    const job = await provider.submit({
-      audioUrl,
-      languageCode: state.request.language_code,
-      speakersExpected: state.request.speakers_expected,
-    });
+  const found = await getJsonIfExists<SubmissionRecord>(s3, config.bucket, recordKey);
+  let record: Required<Pick<SubmissionRecord, 'transcript_id' | 'submitted_at'>>;
+  if (found?.transcript_id && found.submitted_at) {
+    record = { transcript_id: found.transcript_id, submitted_at: found.submitted_at };
+  } else {
+    const since = found?.submitting_since;
+    let job = since
+      ? await provider.findSubmitted(state.request.s3_key, new Date(Date.parse(since) - CLOCK_SKEW_MS))
+      : undefined;
+    if (!job) {
+      await putJson(s3, config.bucket, recordKey, {
+        submitting_since: now().toISOString(),
+      } satisfies SubmissionRecord);
+      const audioUrl = await getSignedUrl(
+        s3,
+        new GetObjectCommand({ Bucket: config.bucket, Key: state.request.s3_key }),
+        { expiresIn: config.presignedUrlTtlSeconds },
+      );
+      job = await provider.submit({
+        audioUrl,
+        languageCode: state.request.language_code,
+        speakersExpected: state.request.speakers_expected,
+      });
+    }
     record = { transcript_id: job.id, submitted_at: now().toISOString() };
     await putJson(s3, config.bucket, recordKey, record);
   }

@@ -77,7 +77,7 @@ interface Job {
   deleted?: TranscriptBody;
 }
 
-type Route = { name: 'submit' } | { name: 'get' | 'delete'; id: string };
+type Route = { name: 'submit' } | { name: 'list' } | { name: 'get' | 'delete'; id: string };
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_TRANSCRIPT_ERROR = 'Server error, developers have been alerted.';
@@ -94,6 +94,7 @@ class HttpError extends Error {
 
 function matchRoute(method: string | undefined, path: string): Route | undefined {
   if (path === '/v2/transcript' && method === 'POST') return { name: 'submit' };
+  if (path === '/v2/transcript' && method === 'GET') return { name: 'list' };
   const id = TRANSCRIPT_PATH.exec(path)?.[1];
   if (id === undefined) return undefined;
   if (method === 'GET') return { name: 'get', id };
@@ -200,6 +201,39 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
     sendJson(res, 200, pendingTranscript(job.id, params, 'queued'));
   };
 
+  /** `GET /v2/transcript`: newest first, as AssemblyAI lists them (`limit`, `created_on`). */
+  const list = (req: IncomingMessage, res: ServerResponse) => {
+    const query = new URL(req.url ?? '/', 'http://emulator').searchParams;
+    const limit = Math.min(Math.max(Number(query.get('limit') ?? 10) || 10, 1), 200);
+    const createdOn = query.get('created_on');
+    const items = [...jobs.values()]
+      .filter((job) => !createdOn || new Date(job.submittedAt).toISOString().startsWith(createdOn))
+      .sort((a, b) => b.submittedAt - a.submittedAt)
+      .slice(0, limit)
+      .map((job) => {
+        const body = currentBody(job);
+        return {
+          id: job.id,
+          resource_url: `/v2/transcript/${job.id}`,
+          status: body.status,
+          created: new Date(job.submittedAt).toISOString(),
+          completed: body.status === 'completed' ? new Date().toISOString() : null,
+          audio_url: job.params.audio_url,
+          error: body.status === 'error' ? (body.error ?? null) : null,
+        };
+      });
+    sendJson(res, 200, {
+      page_details: {
+        limit,
+        result_count: items.length,
+        current_url: req.url,
+        prev_url: null,
+        next_url: null,
+      },
+      transcripts: items,
+    });
+  };
+
   const findJob = (id: string): Job => {
     const job = jobs.get(id);
     if (!job) throw new HttpError(400, 'Transcript lookup error, transcript id not found');
@@ -228,6 +262,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
       case 'slow':
         await sleep(fault.delayMs, undefined, { signal: shutdown.signal });
         return true;
+      case 'lose-response':
+        res.writeHead = () => res;
+        res.end = () => {
+          req.socket.destroy();
+          return res;
+        };
+        return true;
     }
   };
 
@@ -237,10 +278,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
     const route = matchRoute(req.method, path);
     if (!route) throw new HttpError(404, 'Not found');
     if (route.name === 'submit') stats.submissions += 1;
-    else if (route.name === 'get') stats.gets += 1;
+    else if (route.name === 'get' || route.name === 'list') stats.gets += 1;
     else stats.deletes += 1;
 
-    const fault = plan.nextHttpFault(route.name);
+    const fault = plan.nextHttpFault(route.name === 'list' ? 'get' : route.name);
     if (fault && !(await applyHttpFault(fault, req, res))) {
       if (fault.kind === 'drop-connection') log(`${req.method} ${path} dropped`);
       return;
@@ -249,6 +290,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
       throw new HttpError(401, 'Authentication error, API token missing/invalid');
     }
     if (route.name === 'submit') return submit(req, res);
+    if (route.name === 'list') return list(req, res);
     const job = findJob(route.id);
     if (route.name === 'delete' && !job.deleted) job.deleted = deletedTranscript(currentBody(job));
     sendJson(res, 200, currentBody(job));

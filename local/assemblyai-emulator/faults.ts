@@ -11,12 +11,17 @@ export interface FaultTrigger {
   probability?: number;
 }
 
-/** Faults on the HTTP exchange itself: the request is not processed (except `slow`). */
+/**
+ * Faults on the HTTP exchange itself: the request is not processed, except with `slow` and
+ * `lose-response` (processed — a submit creates its job — then the connection drops before the
+ * answer: the client cannot know it succeeded, the case idempotent submission must survive).
+ */
 export type HttpFault = FaultTrigger & { on?: FaultRoute | 'any' } & (
     | { kind: 'rate-limit'; retryAfterSeconds?: number }
     | { kind: 'server-error'; status?: 500 | 502 | 503 }
     | { kind: 'drop-connection' }
     | { kind: 'slow'; delayMs: number }
+    | { kind: 'lose-response' }
   );
 
 /** Faults on a submitted transcription job: it is accepted, then fails or never finishes. */
@@ -31,6 +36,7 @@ const HTTP_FAULT_KINDS: ReadonlySet<FaultKind> = new Set([
   'server-error',
   'drop-connection',
   'slow',
+  'lose-response',
 ]);
 const FAULT_KINDS: readonly FaultKind[] = [...HTTP_FAULT_KINDS, 'transcript-error', 'never-complete'];
 

@@ -147,6 +147,19 @@ describe('the transcription state machine', () => {
     expect(harness.emulator.stats().transcripts.length - before).toBe(1);
   });
 
+  it('does not submit twice when the answer to a submission is lost after the job was created', async () => {
+    const input = await upload(sample);
+    const before = harness.emulator.stats().transcripts.length;
+    harness.emulator.injectFault({ kind: 'lose-response', on: 'submit', times: 1 });
+
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.retries['Submit to AssemblyAI']).toBe(1);
+    expect(harness.emulator.stats().faults['lose-response']).toBe(1);
+    expect(harness.emulator.stats().transcripts.length - before).toBe(1);
+  });
+
   it('retries status checks through a burst of 503s', async () => {
     const input = await upload(sample);
     harness.emulator.injectFault({ kind: 'server-error', status: 503, on: 'get', times: 2 });
