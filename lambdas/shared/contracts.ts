@@ -50,14 +50,24 @@ export function s3KeyProblem(key: string, inputPrefix: string): string | undefin
   return undefined;
 }
 
-const userId = z.union([
-  z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-  z
-    .string()
-    .regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer')
-    .transform(Number)
-    .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)),
-]);
+const POSITIVE_INTEGER = 'must be a positive integer (at most 2^53-1)';
+const userIdNumber = z
+  .number(POSITIVE_INTEGER)
+  .int(POSITIVE_INTEGER)
+  .positive(POSITIVE_INTEGER)
+  .max(Number.MAX_SAFE_INTEGER, POSITIVE_INTEGER);
+const userId = z.union(
+  [
+    userIdNumber,
+    z
+      .string()
+      .regex(/^[1-9][0-9]{0,15}$/, POSITIVE_INTEGER)
+      .transform(Number)
+      .pipe(userIdNumber),
+  ],
+  POSITIVE_INTEGER,
+);
+const SPEAKERS = `must be an integer from 1 to ${MAX_SPEAKERS_EXPECTED}`;
 
 /** The execution input schema for a given deployment (bucket and input prefix). */
 export function transcriptionRequestSchema(policy: InputPolicy) {
@@ -74,7 +84,12 @@ export function transcriptionRequestSchema(policy: InputPolicy) {
         .string()
         .regex(LANGUAGE_CODE_PATTERN, 'must be a language code like "ru" or "en_us"')
         .optional(),
-      speakers_expected: z.number().int().min(1).max(MAX_SPEAKERS_EXPECTED).optional(),
+      speakers_expected: z
+        .number(SPEAKERS)
+        .int(SPEAKERS)
+        .min(1, SPEAKERS)
+        .max(MAX_SPEAKERS_EXPECTED, SPEAKERS)
+        .optional(),
       /** Transcribe again even when a result for this file already exists. */
       force: z.boolean().optional(),
     })

@@ -42,17 +42,16 @@ export interface ValidateDeps {
 }
 
 /** One readable sentence listing every contract violation, e.g. `user_id must be a positive integer`. */
-function describeIssues(error: z.ZodError): string {
-  const parts = error.issues.slice(0, 5).map((issue) => {
+function describeIssues(error: z.ZodError, input: Record<string, unknown>): string {
+  const parts = error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys')
       return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     const field = issue.path.join('.') || 'input';
-    if (issue.code === 'invalid_type' && issue.input === undefined) return `${field} is required`;
+    if (issue.path.length === 1 && !(String(issue.path[0]) in input)) return `${field} is required`;
     if (issue.code === 'invalid_type') return `${field} must be a ${issue.expected}`;
-    if (issue.code === 'invalid_union') return `${field} must be a positive integer`;
-    return `${field} ${issue.message.replace(/^Invalid input: /, '')}`;
+    return `${field} ${issue.message}`;
   });
-  return `Invalid input: ${parts.join('; ')}`;
+  return `Invalid input: ${[...new Set(parts)].slice(0, 5).join('; ')}`;
 }
 
 export function parseRequest(input: unknown, config: WorkflowConfig): TranscriptionRequest {
@@ -63,7 +62,7 @@ export function parseRequest(input: unknown, config: WorkflowConfig): Transcript
     bucket: config.bucket,
     inputPrefix: config.inputPrefix,
   }).safeParse(input);
-  if (!parsed.success) throw new InvalidInput(describeIssues(parsed.error));
+  if (!parsed.success) throw new InvalidInput(describeIssues(parsed.error, input as Record<string, unknown>));
   return parsed.data;
 }
 
