@@ -35,8 +35,25 @@ export interface PersistDeps {
 export interface PersistedResult {
   key: string;
   status: 'completed';
-  /** False when the transcript could not be deleted at the provider (it is then logged and counted). */
+  /** False when the transcript was kept at the provider: by configuration, or because deleting failed (logged and counted). */
   provider_copy_deleted: boolean;
+}
+
+function completedResult(state: FormattedState, document: SegmentsDocument, now: Date): CompletedResult {
+  return {
+    status: 'completed',
+    file_id: state.request.file_id,
+    user_id: state.request.user_id,
+    segments: document.segments,
+    metadata: {
+      total_segments: document.segments.length,
+      processing_time: processingTimeSeconds(state.execution.started_at, now),
+      audio_duration: document.audio_duration,
+      language_code: document.language_code,
+      transcript_id: document.transcript_id,
+      execution_arn: state.execution.arn,
+    },
+  };
 }
 
 export async function persistResult(state: FormattedState, deps: PersistDeps): Promise<PersistedResult> {
@@ -46,30 +63,17 @@ export async function persistResult(state: FormattedState, deps: PersistDeps): P
 
   const document = await getJsonIfExists<SegmentsDocument>(s3, config.bucket, state.segments.key);
   if (!document) {
+    // A retry after an earlier attempt wrote the result and cleaned up. That attempt got past the
+    // provider delete too (it runs before the clean-up); a failure there was logged and counted then.
     const existing = await getJsonIfExists<TranscriptionResult>(s3, config.bucket, key);
-    if (existing?.status === 'completed' && existing.metadata.execution_arn === state.execution.arn) {
-      return { key, status: 'completed', provider_copy_deleted: true };
+    if (existing?.status !== 'completed' || existing.metadata.execution_arn !== state.execution.arn) {
+      throw new Error('The formatted segments are missing and no result was written');
     }
-    throw new Error('The formatted segments are missing and no result was written');
+    return { key, status: 'completed', provider_copy_deleted: config.assemblyai.deleteAfterPersist };
   }
+  await putJson(s3, config.bucket, key, completedResult(state, document, now()), RESULT_CONTENT_TYPE);
 
-  const result: CompletedResult = {
-    status: 'completed',
-    file_id: state.request.file_id,
-    user_id: state.request.user_id,
-    segments: document.segments,
-    metadata: {
-      total_segments: document.segments.length,
-      processing_time: processingTimeSeconds(state.execution.started_at, now()),
-      audio_duration: document.audio_duration,
-      language_code: document.language_code,
-      transcript_id: document.transcript_id,
-      execution_arn: state.execution.arn,
-    },
-  };
-  await putJson(s3, config.bucket, key, result, RESULT_CONTENT_TYPE);
-
-  let providerCopyDeleted = !config.assemblyai.deleteAfterPersist;
+  let providerCopyDeleted = false;
   if (config.assemblyai.deleteAfterPersist) {
     try {
       await provider.delete(state.transcript.id);

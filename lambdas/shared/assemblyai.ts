@@ -50,10 +50,10 @@ export interface SubmittedJob {
 export interface TranscriptionProvider {
   submit(request: SubmitRequest): Promise<SubmittedJob>;
   /**
-   * A job created since `since` for the S3 object `audioKey`, if any: how a retried Submit finds
-   * the job an interrupted attempt may have created (AssemblyAI has no idempotency key).
+   * A job created since `since` for this S3 object, if any: how a retried Submit finds the job an
+   * interrupted attempt may have created (AssemblyAI has no idempotency key).
    */
-  findSubmitted(audioKey: string, since: Date): Promise<SubmittedJob | undefined>;
+  findSubmitted(audio: { bucket: string; key: string }, since: Date): Promise<SubmittedJob | undefined>;
   get(id: string): Promise<ProviderTranscript>;
   delete(id: string): Promise<void>;
 }
@@ -69,10 +69,11 @@ export interface AssemblyAIOptions {
 /** AssemblyAI ids are UUID-like; the SDK does not URL-encode them, so nothing else may reach a path. */
 const TRANSCRIPT_ID = /^[A-Za-z0-9-]{1,64}$/;
 
-/** The S3 object key a presigned URL points at (path-style `/bucket/key` or virtual-hosted `/key`). */
-export function urlPointsAtKey(url: string, key: string): boolean {
+/** Whether a presigned URL points at exactly this object (path-style `/bucket/key` or virtual-hosted `/key`). */
+export function urlPointsAtObject(url: string, object: { bucket: string; key: string }): boolean {
   try {
-    return decodeURIComponent(new URL(url).pathname).endsWith(`/${key}`);
+    const path = decodeURIComponent(new URL(url).pathname);
+    return path === `/${object.bucket}/${object.key}` || path === `/${object.key}`;
   } catch {
     return false;
   }
@@ -98,7 +99,7 @@ export function classifyHttpError(
   }
   detail = redactUrls(detail).slice(0, 300) || `HTTP ${status}`;
   if (status === 429) {
-    const seconds = Number(retryAfter);
+    const seconds = retryAfter?.trim() ? Number(retryAfter) : Number.NaN;
     return new ProviderRateLimited(
       `AssemblyAI rate limit reached: ${detail}`,
       Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined,
@@ -187,11 +188,11 @@ export function createAssemblyAIProvider(options: AssemblyAIOptions): Transcript
       const transcript = await (await service()).submit(params);
       return { id: checkedId(transcript.id), status: transcript.status };
     },
-    async findSubmitted(audioKey, since) {
+    async findSubmitted(audio, since) {
       // Newest first; one page covers far more than the few seconds between a lost answer and its retry.
       const page = await (await service()).list({ limit: 200 });
       const match = page.transcripts.find(
-        (item) => new Date(item.created) >= since && urlPointsAtKey(item.audio_url, audioKey),
+        (item) => new Date(item.created) >= since && urlPointsAtObject(item.audio_url, audio),
       );
       return match ? { id: checkedId(match.id), status: match.status } : undefined;
     },

@@ -31,7 +31,7 @@ export function pollDeadline(submittedAt: Date, audioSeconds: number | null, pol
 /**
  * Seconds until the next check: first around the expected turnaround, then a quarter of the time
  * already spent (geometric back-off), clamped to [MIN_WAIT_SECONDS, maxWaitSeconds] and never past
- * the deadline, so the check after the deadline is the last one.
+ * the deadline by more than the 1 s minimum, so the check after the deadline is the last one.
  */
 export function nextWaitSeconds(
   args: { audioSeconds: number | null; submittedAt: Date; deadline: Date; now: Date },
@@ -41,5 +41,5 @@ export function nextWaitSeconds(
   const untilDeadline = (args.deadline.getTime() - args.now.getTime()) / 1000;
   const wanted = Math.max(expectedTurnaroundSeconds(args.audioSeconds) - elapsed, elapsed * 0.25);
   const clamped = Math.min(Math.max(wanted, MIN_WAIT_SECONDS), policy.maxWaitSeconds);
-  return Math.max(1, Math.ceil(Math.min(clamped, untilDeadline + 1)));
+  return Math.max(1, Math.ceil(Math.min(clamped, untilDeadline)));
 }

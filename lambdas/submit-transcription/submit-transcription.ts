@@ -53,7 +53,10 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
   } else {
     const since = found?.submitting_since;
     let job = since
-      ? await provider.findSubmitted(state.request.s3_key, new Date(Date.parse(since) - CLOCK_SKEW_MS))
+      ? await provider.findSubmitted(
+          { bucket: config.bucket, key: state.request.s3_key },
+          new Date(Date.parse(since) - CLOCK_SKEW_MS),
+        )
       : undefined;
     if (!job) {
       await putJson(s3, config.bucket, recordKey, {

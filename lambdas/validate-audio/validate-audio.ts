@@ -3,7 +3,7 @@
  * empty or too large, and its bytes are audio (read from the header with a few ranged GETs, never
  * the whole file), with a duration inside the configured limits.
  */
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { makeChunkedTokenizerFromS3 } from '@tokenizer/s3';
 import { type IAudioMetadata, parseFromTokenizer } from 'music-metadata';
 import type { z } from 'zod';
@@ -84,6 +84,50 @@ function durationOf(metadata: IAudioMetadata, sizeBytes: number): number | null 
   return null;
 }
 
+/** A voice message's last Ogg page is a few KB; the largest possible one is 65,307 bytes. */
+const OGG_TAIL_READS = [16 * 1024, 80 * 1024];
+const OGG_PAGE_HEADER_BYTES = 27;
+
+/** The granule position of the last complete page in `tail`, or undefined. */
+export function lastOggGranule(tail: Buffer): bigint | undefined {
+  for (let at = tail.lastIndexOf('OggS'); at >= 0; at = at > 0 ? tail.lastIndexOf('OggS', at - 1) : -1) {
+    if (at + OGG_PAGE_HEADER_BYTES > tail.length) continue;
+    const segments = tail[at + 26] as number;
+    const table = tail.subarray(at + OGG_PAGE_HEADER_BYTES, at + OGG_PAGE_HEADER_BYTES + segments);
+    const pageLength = OGG_PAGE_HEADER_BYTES + segments + table.reduce((sum, lacing) => sum + lacing, 0);
+    const granule = tail.readBigInt64LE(at + 6);
+    // A cut-off page (truncated upload) or one with no packet end (-1) does not tell the length.
+    if (table.length === segments && at + pageLength <= tail.length && granule >= 0n) return granule;
+  }
+  return undefined;
+}
+
+/**
+ * An Ogg stream's length is the granule position of its last page, which music-metadata finds
+ * only by reading the whole stream (hundreds of ranged GETs for a long file). One ranged GET of
+ * the tail finds it — our own code because no library reads just the tail. Opus granules count
+ * 48 kHz samples whatever the input rate; Vorbis and FLAC count at the stream's sample rate.
+ */
+async function oggDuration(s3: S3Client, bucket: string, key: string, size: number, metadata: IAudioMetadata) {
+  const rate = /opus/i.test(metadata.format.codec ?? '') ? 48_000 : metadata.format.sampleRate;
+  if (!rate) return null;
+  for (const length of OGG_TAIL_READS) {
+    const start = Math.max(0, size - length);
+    let tail: Buffer;
+    try {
+      const range = `bytes=${start}-${size - 1}`;
+      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }));
+      tail = Buffer.from((await response.Body?.transformToByteArray()) ?? []);
+    } catch (error) {
+      return classifyStorageError(error, 'read tail');
+    }
+    const granule = lastOggGranule(tail);
+    if (granule !== undefined) return Number(granule) / rate;
+    if (start === 0) break;
+  }
+  return null;
+}
+
 async function readHeader(s3: S3Client, bucket: string, key: string): Promise<IAudioMetadata> {
   try {
     const tokenizer = await makeChunkedTokenizerFromS3(s3, { Bucket: bucket, Key: key });
@@ -119,8 +163,11 @@ export async function inspectAudio(
       'The file is not audio in a supported format (OGG/Opus, MP3, M4A, WAV, WEBM, FLAC)',
     );
   }
-  const duration = durationOf(metadata, size);
-  if (duration !== null && duration === 0) throw new AudioEmpty('The audio file contains no sound');
+  const duration =
+    container === 'Ogg'
+      ? ((await oggDuration(s3, bucket, key, size, metadata)) ?? durationOf(metadata, size))
+      : durationOf(metadata, size);
+  if (duration !== null && duration <= 0) throw new AudioEmpty('The audio file contains no sound');
   if (duration !== null && duration < config.minAudioSeconds) {
     throw new AudioTooShort(
       `The audio is ${duration.toFixed(2)} s long; the minimum is ${config.minAudioSeconds} s`,

@@ -1,0 +1,448 @@
+/**
+ * The AssemblyAI provider: error classification against AssemblyAI's documented bodies and job
+ * errors, and the real SDK over real HTTP against the emulator (faults included).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import {
+  type AssemblyAIOptions,
+  classifyHttpError,
+  classifyJobError,
+  createAssemblyAIProvider,
+  type ProviderTranscript,
+  redactUrls,
+  type TranscriptionProvider,
+  urlPointsAtObject,
+} from '../../lambdas/shared/assemblyai.js';
+import { type AssemblyAIEmulator, startEmulator } from '../../local/assemblyai-emulator/emulator.js';
+import {
+  AUDIO_DIR,
+  assemblyaiFixture,
+  rejectionOf,
+  startTestS3,
+  TEST_BUCKET,
+  type TestS3,
+} from './step-fixtures.js';
+
+const httpBodies = assemblyaiFixture<Record<string, { error: string }>>('http-error-bodies.docs.json');
+const downloadError = assemblyaiFixture<{ error: string }>('error-download.docs-common-errors.json');
+const tooShortError = assemblyaiFixture<{ error: string }>('error-too-short.docs-common-errors.json');
+const SPEECH_MODELS = ['universal-3-pro', 'universal-2'];
+const PRESIGNED =
+  'https://wisevoice-transcription-dev.s3.eu-central-1.amazonaws.com/transcription/123/abc-123.ogg' +
+  '?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAXXXXXXXX%2F20260301%2Feu-central-1%2Fs3%2Faws4_request' +
+  '&X-Amz-Date=20260301T100000Z&X-Amz-Expires=3600&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLE' +
+  '&X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef&X-Amz-SignedHeaders=host';
+
+const bodyOf = (name: string) => JSON.stringify(httpBodies[name]);
+
+describe('classifyHttpError', () => {
+  it('classifies 429 as ProviderRateLimited with the Retry-After seconds', () => {
+    // Act
+    const error = classifyHttpError(429, bodyOf('429_openapi'), '17');
+
+    // Assert
+    expect(error.name).toBe('ProviderRateLimited');
+    expect(error).toMatchObject({ retryAfterSeconds: 17, retryable: true });
+    expect(error.message).toContain('Too Many Requests');
+  });
+
+  it.each<[string | null, string]>([
+    [null, 'absent'],
+    ['', 'empty'],
+    ['Wed, 21 Oct 2026 07:28:00 GMT', 'an HTTP date'],
+    ['-3', 'negative'],
+  ])('leaves retryAfterSeconds undefined when Retry-After is %p (%s)', (header) => {
+    // Act
+    const error = classifyHttpError(429, bodyOf('429_openapi'), header);
+
+    // Assert
+    expect(error.name).toBe('ProviderRateLimited');
+    expect((error as { retryAfterSeconds?: number }).retryAfterSeconds).toBeUndefined();
+  });
+
+  it.each([
+    [500, '500_openapi'],
+    [500, '500_cookbook'],
+    [502, '500_openapi'],
+    [503, '500_openapi'],
+    [408, '500_openapi'],
+  ])('classifies HTTP %i as the retryable ProviderUnavailable', (status, body) => {
+    // Act
+    const error = classifyHttpError(status, bodyOf(body), null);
+
+    // Assert
+    expect(error.name).toBe('ProviderUnavailable');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain(`HTTP ${status}`);
+  });
+
+  it.each([
+    [400, '400_negative_balance'],
+    [400, '400_language_unsupported_model'],
+    [400, '400_transcript_not_found'],
+    [401, '401_cookbook'],
+    [401, '401_openapi'],
+    [403, '403_upload_other_project'],
+    [404, '404_openapi'],
+  ])('classifies HTTP %i (%s) as ProviderRejected with the body error text', (status, body) => {
+    // Act
+    const error = classifyHttpError(status, bodyOf(body), null);
+
+    // Assert
+    expect(error.name).toBe('ProviderRejected');
+    expect(error.retryable).toBe(false);
+    expect(error).toMatchObject({ httpStatus: status });
+    expect(error.message).toContain(httpBodies[body]?.error);
+  });
+
+  it('keeps a non-JSON body as text and falls back to the status for an empty one', () => {
+    // Act
+    const text = classifyHttpError(502, '<html>Bad Gateway</html>', null);
+    const empty = classifyHttpError(400, '', null);
+
+    // Assert
+    expect(text.message).toContain('<html>Bad Gateway</html>');
+    expect(empty.message).toContain('HTTP 400');
+  });
+
+  it('redacts a URL echoed in an error body', () => {
+    // Act
+    const error = classifyHttpError(400, JSON.stringify({ error: `Cannot access ${PRESIGNED}` }), null);
+
+    // Assert
+    expect(error.message).not.toContain('X-Amz-Signature');
+    expect(error.message).not.toContain('http');
+  });
+});
+
+describe('classifyJobError', () => {
+  it('classifies the documented download error as AudioDownloadFailed with the URL redacted', () => {
+    // Act
+    const error = classifyJobError(downloadError.error);
+
+    // Assert
+    expect(error.name).toBe('AudioDownloadFailed');
+    expect(error.message).not.toContain('http');
+    expect(error.message).not.toContain('foo.bar');
+    expect(error.message).toContain('Download error');
+  });
+
+  it('redacts a presigned URL in a download error', () => {
+    // Act
+    const error = classifyJobError(`Download error, unable to download ${PRESIGNED}. Please make sure…`);
+
+    // Assert
+    expect(error.name).toBe('AudioDownloadFailed');
+    expect(error.message).not.toMatch(/http|X-Amz|amazonaws/);
+  });
+
+  it('classifies the documented too-short error as AudioTooShort', () => {
+    // Act
+    const error = classifyJobError(tooShortError.error);
+
+    // Assert
+    expect(error.name).toBe('AudioTooShort');
+  });
+
+  it('classifies a transcoding failure as UnsupportedAudioFormat', () => {
+    // Act
+    const error = classifyJobError(
+      'Transcoding failed. File does not appear to contain audio. File type is text/html.',
+    );
+
+    // Assert
+    expect(error.name).toBe('UnsupportedAudioFormat');
+  });
+
+  it.each(['Server error, developers have been alerted.', null, undefined])(
+    'classifies %p as TranscriptionFailed',
+    (message) => {
+      // Act
+      const error = classifyJobError(message);
+
+      // Assert
+      expect(error.name).toBe('TranscriptionFailed');
+      expect(error.retryable).toBe(false);
+    },
+  );
+});
+
+describe('urlPointsAtObject', () => {
+  const key = 'transcription/123/abc-123.ogg';
+  const object = { bucket: TEST_BUCKET, key };
+
+  it.each([
+    ['a virtual-hosted presigned URL', PRESIGNED],
+    ['a path-style URL', `http://127.0.0.1:4569/${TEST_BUCKET}/${key}?X-Amz-Signature=abc`],
+  ])('recognises %s of the key', (_label, url) => {
+    // Act
+    const matches = urlPointsAtObject(url, object);
+
+    // Assert
+    expect(matches).toBe(true);
+  });
+
+  it('recognises a percent-encoded key', () => {
+    // Act
+    const matches = urlPointsAtObject(
+      'https://b.s3.amazonaws.com/transcription/123/%D0%B3%D0%BE%D0%BB%D0%BE%D1%81%20one.ogg?X-Amz-Signature=abc',
+      { bucket: 'b', key: 'transcription/123/голос one.ogg' },
+    );
+
+    // Assert
+    expect(matches).toBe(true);
+  });
+
+  it.each([
+    ['another file of the user', 'https://b.s3.amazonaws.com/transcription/123/other.ogg'],
+    ['a longer key that merely ends with this one', `https://b.s3.amazonaws.com/transcription/9/${key}`],
+    ['a path-style URL of a longer key', `http://127.0.0.1:4569/${TEST_BUCKET}/transcription/9/${key}`],
+    ['not a URL', 'Deleted by user.'],
+  ])('does not take %s for the key', (_label, url) => {
+    // Act
+    const matches = urlPointsAtObject(url, object);
+
+    // Assert
+    expect(matches).toBe(false);
+  });
+});
+
+describe('redactUrls', () => {
+  it('removes a presigned S3 URL entirely, signature included', () => {
+    // Act
+    const redacted = redactUrls(`could not fetch ${PRESIGNED} in time`);
+
+    // Assert
+    expect(redacted).toBe('could not fetch <url> in time');
+  });
+
+  it('redacts every URL and keeps the surrounding text', () => {
+    // Act
+    const redacted = redactUrls('from http://a.example/x?sig=1 and "https://b.example/y"');
+
+    // Assert
+    expect(redacted).toBe('from <url> and "<url>"');
+  });
+});
+
+describe('createAssemblyAIProvider against the emulator', () => {
+  let emulator: AssemblyAIEmulator;
+  let s3: TestS3;
+  let audioUrl: string;
+
+  const provider = (options: Partial<AssemblyAIOptions> = {}): TranscriptionProvider =>
+    createAssemblyAIProvider({
+      apiKey: async () => emulator.apiKey,
+      baseUrl: emulator.url,
+      speechModels: SPEECH_MODELS,
+      timeoutMs: 2_000,
+      ...options,
+    });
+
+  async function waitUntilDone(p: TranscriptionProvider, id: string): Promise<ProviderTranscript> {
+    for (let attempt = 0; attempt < 200; attempt += 1) {
+      const transcript = await p.get(id);
+      if (transcript.status === 'completed' || transcript.status === 'error') return transcript;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`transcript ${id} did not finish`);
+  }
+
+  beforeAll(async () => {
+    s3 = await startTestS3();
+    const key = 'transcription/123/hello.ogg';
+    await s3.put(key, await readFile(join(AUDIO_DIR, 'hello.ogg')));
+    audioUrl = await getSignedUrl(s3.client, new GetObjectCommand({ Bucket: TEST_BUCKET, Key: key }), {
+      expiresIn: 600,
+    });
+  });
+
+  beforeEach(async () => {
+    emulator = await startEmulator({ processingDelayMs: 20 });
+  });
+
+  afterEach(async () => {
+    await emulator.close();
+  });
+
+  afterAll(async () => {
+    await s3.stop();
+  });
+
+  it('submits, reads the completed transcript and deletes it', async () => {
+    // Arrange
+    const p = provider();
+
+    // Act
+    const job = await p.submit({ audioUrl });
+    const done = await waitUntilDone(p, job.id);
+    await p.delete(job.id);
+    const afterDelete = await p.get(job.id);
+
+    // Assert
+    expect(job.status).toBe('queued');
+    expect(done.status).toBe('completed');
+    expect(done.utterances?.length).toBeGreaterThan(0);
+    expect(afterDelete.text).toBe('Deleted by user.');
+    expect(afterDelete.words).toBeNull();
+    expect(emulator.stats()).toMatchObject({ submissions: 1, deletes: 1 });
+  });
+
+  it('asks for speaker labels, the configured models and language detection when no language is given', async () => {
+    // Arrange
+    const p = provider();
+
+    // Act
+    const job = await p.submit({ audioUrl });
+    const seen = await p.get(job.id);
+
+    // Assert
+    expect(seen.speaker_labels).toBe(true);
+    expect(seen.speech_models).toEqual(SPEECH_MODELS);
+    expect(seen.language_detection).toBe(true);
+    expect(seen.speakers_expected).toBeNull();
+    expect(emulator.stats().transcripts[0]?.audioPath).toBe(`/${TEST_BUCKET}/transcription/123/hello.ogg`);
+  });
+
+  it('passes language_code and speakers_expected instead of language detection when given', async () => {
+    // Arrange
+    const p = provider();
+
+    // Act
+    const job = await p.submit({ audioUrl, languageCode: 'ru', speakersExpected: 2 });
+    const seen = await p.get(job.id);
+
+    // Assert
+    expect(seen.language_code).toBe('ru');
+    expect(seen.language_detection).toBe(false);
+    expect(seen.speakers_expected).toBe(2);
+    expect(seen.speaker_labels).toBe(true);
+  });
+
+  it('reports a wrong API key as ProviderRejected (401), not retryable', async () => {
+    // Arrange
+    const p = provider({ apiKey: async () => 'not-the-key' });
+
+    // Act
+    const error = await rejectionOf(p.submit({ audioUrl }));
+
+    // Assert
+    expect(error.name).toBe('ProviderRejected');
+    expect(error.httpStatus).toBe(401);
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('Authentication error');
+  });
+
+  it('reports a 429 as ProviderRateLimited with the Retry-After seconds', async () => {
+    // Arrange
+    emulator.injectFault({ kind: 'rate-limit', retryAfterSeconds: 7, on: 'submit', times: 1 });
+
+    // Act
+    const error = await rejectionOf(provider().submit({ audioUrl }));
+
+    // Assert
+    expect(error.name).toBe('ProviderRateLimited');
+    expect(error.retryAfterSeconds).toBe(7);
+  });
+
+  it.each([500, 502, 503] as const)(
+    'reports a %i on a status read as ProviderUnavailable',
+    async (status) => {
+      // Arrange
+      const p = provider();
+      const job = await p.submit({ audioUrl });
+      emulator.injectFault({ kind: 'server-error', status, on: 'get', times: 1 });
+
+      // Act
+      const error = await rejectionOf(p.get(job.id));
+
+      // Assert
+      expect(error.name).toBe('ProviderUnavailable');
+      expect(error.message).toContain(`HTTP ${status}`);
+    },
+  );
+
+  it('reports a dropped connection as ProviderUnavailable', async () => {
+    // Arrange
+    emulator.injectFault({ kind: 'drop-connection', on: 'submit', times: 1 });
+
+    // Act
+    const error = await rejectionOf(provider().submit({ audioUrl }));
+
+    // Assert
+    expect(error.name).toBe('ProviderUnavailable');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toMatch(/unreachable|cut off/);
+  });
+
+  it('gives up on a response slower than timeoutMs with ProviderUnavailable mentioning the timeout', async () => {
+    // Arrange
+    emulator.injectFault({ kind: 'slow', delayMs: 1_000, on: 'submit', times: 1 });
+    const started = performance.now();
+
+    // Act
+    const error = await rejectionOf(provider({ timeoutMs: 100 }).submit({ audioUrl }));
+
+    // Assert
+    expect(error.name).toBe('ProviderUnavailable');
+    expect(error.message).toMatch(/timed out/);
+    expect(performance.now() - started).toBeLessThan(900);
+  });
+
+  it('reports the job error of an undownloadable audio URL in the transcript, not as a thrown error', async () => {
+    // Arrange
+    const p = provider();
+    const missing = audioUrl.replace('hello.ogg', 'missing.ogg');
+
+    // Act
+    const job = await p.submit({ audioUrl: missing });
+    const done = await waitUntilDone(p, job.id);
+
+    // Assert
+    expect(done.status).toBe('error');
+    expect(classifyJobError(done.error).name).toBe('AudioDownloadFailed');
+  });
+
+  it('finds a job submitted since a given time for the same S3 object', async () => {
+    // Arrange
+    const p = provider();
+    const before = new Date(Date.now() - 1_000);
+    const job = await p.submit({ audioUrl });
+
+    // Act
+    const found = await p.findSubmitted({ bucket: TEST_BUCKET, key: 'transcription/123/hello.ogg' }, before);
+    const otherKey = await p.findSubmitted(
+      { bucket: TEST_BUCKET, key: 'transcription/123/other.ogg' },
+      before,
+    );
+    const tooOld = await p.findSubmitted(
+      { bucket: TEST_BUCKET, key: 'transcription/123/hello.ogg' },
+      new Date(Date.now() + 60_000),
+    );
+
+    // Assert
+    expect(found?.id).toBe(job.id);
+    expect(otherKey).toBeUndefined();
+    expect(tooOld).toBeUndefined();
+  });
+
+  it.each(['../x', 'abc/def', 'id?x=1', ''])(
+    'refuses the malformed transcript id %p without an HTTP call',
+    async (id) => {
+      // Arrange
+      const p = provider();
+
+      // Act
+      const getError = await rejectionOf(p.get(id));
+      const deleteError = await rejectionOf(p.delete(id));
+
+      // Assert
+      expect(getError.name).toBe('ProviderRejected');
+      expect(deleteError.name).toBe('ProviderRejected');
+      expect(emulator.stats()).toMatchObject({ gets: 0, deletes: 0 });
+    },
+  );
+});

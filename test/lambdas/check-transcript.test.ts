@@ -1,0 +1,236 @@
+/** "Check transcript status": one status read per loop, with the embedded S3 and a scripted provider. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkTranscript } from '../../lambdas/check-transcript/check-transcript.js';
+import {
+  createAssemblyAIProvider,
+  type ProviderTranscript,
+  type TranscriptionProvider,
+} from '../../lambdas/shared/assemblyai.js';
+import { submitTranscription } from '../../lambdas/submit-transcription/submit-transcription.js';
+import { type AssemblyAIEmulator, startEmulator } from '../../local/assemblyai-emulator/emulator.js';
+import {
+  AUDIO_DIR,
+  assemblyaiFixture,
+  byteLength,
+  newExecution,
+  REQUEST,
+  rejectionOf,
+  startTestS3,
+  submittedState,
+  type TestS3,
+  testConfig,
+} from './step-fixtures.js';
+
+const queued = assemblyaiFixture<ProviderTranscript>('queued.go-sdk-testdata.json');
+const completed = assemblyaiFixture<ProviderTranscript>('completed-diarized.openapi-Transcript-example.json');
+const downloadError = assemblyaiFixture<Partial<ProviderTranscript>>(
+  'error-download.docs-common-errors.json',
+);
+const tooShort = assemblyaiFixture<Partial<ProviderTranscript>>('error-too-short.docs-common-errors.json');
+
+/** A provider that answers every status read with `transcript` and remembers the ids asked for. */
+function scriptedProvider(transcript: Partial<ProviderTranscript>) {
+  const asked: string[] = [];
+  const provider: TranscriptionProvider = {
+    submit: async () => {
+      throw new Error('not expected in this step');
+    },
+    findSubmitted: async () => {
+      throw new Error('not expected in this step');
+    },
+    get: async (id) => {
+      asked.push(id);
+      return { ...queued, ...transcript, id } as ProviderTranscript;
+    },
+    delete: async () => {
+      throw new Error('not expected in this step');
+    },
+  };
+  return { provider, asked };
+}
+
+let s3: TestS3;
+const config = testConfig();
+const state = submittedState();
+const beforeDeadline = () => new Date(new Date(state.transcript.submitted_at).getTime() + 10_000);
+
+beforeAll(async () => {
+  s3 = await startTestS3();
+});
+
+afterAll(async () => {
+  await s3.stop();
+});
+
+describe('checkTranscript', () => {
+  it.each(['queued', 'processing'] as const)(
+    'reports a %s job with its status, one more check and a wait of at least 1 s',
+    async (status) => {
+      // Arrange
+      const { provider, asked } = scriptedProvider({ status });
+
+      // Act
+      const job = await checkTranscript(state, { s3: s3.client, provider, config, now: beforeDeadline });
+
+      // Assert
+      expect(asked).toEqual([state.transcript.id]);
+      expect(job.status).toBe(status);
+      expect(job.checks).toBe(state.transcript.checks + 1);
+      expect(job.wait_seconds).toBeGreaterThanOrEqual(1);
+      expect(job.wait_seconds).toBeLessThanOrEqual(config.poll.maxWaitSeconds);
+      expect(job.id).toBe(state.transcript.id);
+      expect(job.deadline_at).toBe(state.transcript.deadline_at);
+    },
+  );
+
+  it('stores a completed transcript under work/{execution name}/transcript.json and returns only its key', async () => {
+    // Arrange
+    const execution = newExecution();
+    const current = submittedState({ status: 'processing', checks: 3 }, execution);
+    const { provider } = scriptedProvider(completed);
+
+    // Act
+    const job = await checkTranscript(current, { s3: s3.client, provider, config, now: beforeDeadline });
+
+    // Assert
+    const key = `work/${execution.name}/transcript.json`;
+    expect(job).toEqual({
+      ...current.transcript,
+      status: 'completed',
+      checks: 4,
+      wait_seconds: 0,
+      transcript_key: key,
+    });
+    expect(JSON.stringify(job)).not.toContain('Smoke');
+    expect(byteLength(job)).toBeLessThan(1024);
+    const stored = JSON.parse((await s3.get(key))?.body ?? 'null');
+    expect(stored).toEqual({
+      id: current.transcript.id,
+      language_code: completed.language_code,
+      audio_duration: completed.audio_duration,
+      text: completed.text,
+      words: completed.words,
+      utterances: completed.utterances,
+    });
+    expect(stored).not.toHaveProperty('audio_url');
+  });
+
+  it.each([
+    ['a download error', 'AudioDownloadFailed', downloadError],
+    ['a too-short error', 'AudioTooShort', tooShort],
+    [
+      'a server error',
+      'TranscriptionFailed',
+      { status: 'error', error: 'Server error, developers have been alerted.' },
+    ],
+  ] as const)('classifies %s as error.type %s and stops waiting', async (_label, type, body) => {
+    // Arrange
+    const { provider } = scriptedProvider(body as Partial<ProviderTranscript>);
+
+    // Act
+    const job = await checkTranscript(state, { s3: s3.client, provider, config, now: beforeDeadline });
+
+    // Assert
+    expect(job.status).toBe('error');
+    expect(job.error?.type).toBe(type);
+    expect(job.error?.message).not.toContain('http');
+    expect(job.wait_seconds).toBe(0);
+  });
+
+  it('throws TranscriptionTimedOut once the deadline has passed and the job is still running', async () => {
+    // Arrange
+    const { provider } = scriptedProvider({ status: 'processing' });
+    const afterDeadline = () => new Date(new Date(state.transcript.deadline_at).getTime() + 1);
+
+    // Act
+    const error = await rejectionOf(
+      checkTranscript(state, { s3: s3.client, provider, config, now: afterDeadline }),
+    );
+
+    // Assert
+    expect(error.name).toBe('TranscriptionTimedOut');
+    expect(error.message).toContain('processing');
+  });
+
+  it('still takes a transcript that completed just after the deadline', async () => {
+    // Arrange
+    const { provider } = scriptedProvider(completed);
+    const afterDeadline = () => new Date(new Date(state.transcript.deadline_at).getTime() + 60_000);
+
+    // Act
+    const job = await checkTranscript(state, { s3: s3.client, provider, config, now: afterDeadline });
+
+    // Assert
+    expect(job.status).toBe('completed');
+  });
+
+  it('never schedules the next check far past the deadline', async () => {
+    // Arrange
+    const { provider } = scriptedProvider({ status: 'queued' });
+    const deadline = new Date(state.transcript.deadline_at).getTime();
+    const nearDeadline = () => new Date(deadline - 3_000);
+
+    // Act
+    const job = await checkTranscript(state, { s3: s3.client, provider, config, now: nearDeadline });
+
+    // Assert
+    expect(job.wait_seconds).toBeGreaterThanOrEqual(3);
+    expect(job.wait_seconds).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('checkTranscript against the emulator', () => {
+  let emulator: AssemblyAIEmulator;
+  let provider: TranscriptionProvider;
+
+  beforeEach(async () => {
+    emulator = await startEmulator({ processingDelayMs: 20 });
+    provider = createAssemblyAIProvider({
+      apiKey: async () => emulator.apiKey,
+      baseUrl: emulator.url,
+      speechModels: config.assemblyai.speechModels,
+      timeoutMs: 2_000,
+    });
+  });
+
+  afterEach(async () => {
+    await emulator.close();
+  });
+
+  it('propagates a provider outage (ProviderUnavailable) for the state machine to retry', async () => {
+    // Arrange
+    emulator.injectFault({ kind: 'server-error', status: 503, on: 'get' });
+
+    // Act
+    const error = await rejectionOf(
+      checkTranscript(state, { s3: s3.client, provider, config, now: beforeDeadline }),
+    );
+
+    // Assert
+    expect(error.name).toBe('ProviderUnavailable');
+  });
+
+  it('follows a real job from queued to a stored transcript', async () => {
+    // Arrange
+    await s3.put(REQUEST.s3_key, await readFile(join(AUDIO_DIR, 'hello.ogg')));
+    const execution = newExecution();
+    const validated = { execution, request: REQUEST, audio: state.audio };
+    const first = await submitTranscription(validated, { s3: s3.client, provider, config });
+
+    // Act
+    const statuses: string[] = [];
+    let job = first;
+    while (job.status !== 'completed' && job.status !== 'error' && job.checks < 100) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      job = await checkTranscript({ ...validated, transcript: job }, { s3: s3.client, provider, config });
+      statuses.push(job.status);
+    }
+
+    // Assert
+    expect(statuses.at(-1)).toBe('completed');
+    expect(job.checks).toBe(statuses.length);
+    expect(job.transcript_key).toBe(`work/${execution.name}/transcript.json`);
+    expect(await s3.exists(job.transcript_key ?? '')).toBe(true);
+  });
+});

@@ -1,0 +1,285 @@
+/** The execution input contract (README, "Execution input") and where results live. */
+import {
+  DEFAULT_INPUT_PREFIX,
+  MAX_S3_KEY_BYTES,
+  resultKey,
+  s3KeyProblem,
+  transcriptionRequestSchema,
+} from '../../lambdas/shared/contracts.js';
+import { parseRequest } from '../../lambdas/validate-audio/validate-audio.js';
+import { testConfig } from './step-fixtures.js';
+
+const BUCKET = 'wisevoice-transcription-dev';
+const config = testConfig({ TRANSCRIPTION_BUCKET: BUCKET });
+const SEED_INPUT = {
+  s3_key: 'transcription/123/abc-123.mp3',
+  user_id: 123,
+  file_id: 'abc-123',
+  bucket: BUCKET,
+};
+
+/** parseRequest's error for `input`, or fails the test if it was accepted. */
+function refusal(input: unknown): Error {
+  try {
+    parseRequest(input, config);
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error(`expected ${JSON.stringify(input)} to be refused`);
+}
+
+const withField = (field: string, value: unknown) => ({ ...SEED_INPUT, [field]: value });
+const withoutField = (field: string) =>
+  Object.fromEntries(Object.entries(SEED_INPUT).filter(([k]) => k !== field));
+
+describe('transcriptionRequestSchema', () => {
+  it('accepts the seed example input unchanged', () => {
+    // Arrange
+    const schema = transcriptionRequestSchema({ bucket: BUCKET, inputPrefix: DEFAULT_INPUT_PREFIX });
+
+    // Act
+    const parsed = schema.parse(SEED_INPUT);
+
+    // Assert
+    expect(parsed).toEqual(SEED_INPUT);
+  });
+
+  it('refuses an input prefix other than the one it was built for', () => {
+    // Arrange
+    const schema = transcriptionRequestSchema({ bucket: BUCKET, inputPrefix: 'uploads/' });
+
+    // Act
+    const result = schema.safeParse(SEED_INPUT);
+
+    // Assert
+    expect(result.success).toBe(false);
+  });
+});
+
+describe('parseRequest', () => {
+  it('accepts the seed example input', () => {
+    // Act
+    const request = parseRequest(SEED_INPUT, config);
+
+    // Assert
+    expect(request).toEqual(SEED_INPUT);
+  });
+
+  it('normalizes a user_id given as a string of digits to a number', () => {
+    // Act
+    const request = parseRequest(withField('user_id', '123'), config);
+
+    // Assert
+    expect(request.user_id).toBe(123);
+  });
+
+  it('accepts the optional language_code "ru" and speakers_expected 2', () => {
+    // Act
+    const request = parseRequest({ ...SEED_INPUT, language_code: 'ru', speakers_expected: 2 }, config);
+
+    // Assert
+    expect(request.language_code).toBe('ru');
+    expect(request.speakers_expected).toBe(2);
+  });
+
+  it.each([
+    ['zero', 0],
+    ['negative', -1],
+    ['fractional', 1.5],
+    ['beyond the safe integer range', 2 ** 60],
+    ['a string with a letter', '12a'],
+    ['a string with a leading zero', '0123'],
+    ['a digit string beyond the safe integer range', '99999999999999999'],
+    ['a boolean', true],
+  ])('refuses a user_id that is %s as InvalidInput naming the field', (_label, value) => {
+    // Act
+    const error = refusal(withField('user_id', value));
+
+    // Assert
+    expect(error.name).toBe('InvalidInput');
+    expect(error.message).toContain('user_id');
+  });
+
+  it.each(['user_id', 'file_id', 's3_key', 'bucket'])(
+    'refuses an input without %s, naming the field',
+    (field) => {
+      // Act
+      const error = refusal(withoutField(field));
+
+      // Assert
+      expect(error.name).toBe('InvalidInput');
+      expect(error.message).toContain(field);
+    },
+  );
+
+  it.each([
+    ['a slash', 'abc/123'],
+    ['a dot-dot', '..'],
+    ['a space', 'abc 123'],
+    ['129 characters', 'a'.repeat(129)],
+    ['non-ASCII letters', 'файл-1'],
+    ['an empty string', ''],
+  ])('refuses a file_id with %s as InvalidInput naming the field', (_label, value) => {
+    // Act
+    const error = refusal(withField('file_id', value));
+
+    // Assert
+    expect(error.name).toBe('InvalidInput');
+    expect(error.message).toContain('file_id');
+  });
+
+  it('accepts a file_id of exactly 128 allowed characters', () => {
+    // Arrange
+    const fileId = `${'A'.repeat(64)}${'z9_-'.repeat(16)}`;
+
+    // Act
+    const request = parseRequest(withField('file_id', fileId), config);
+
+    // Assert
+    expect(request.file_id).toBe(fileId);
+  });
+
+  it.each([
+    ['that is absolute', '/transcription/123/abc.mp3'],
+    ['with a ".." segment', 'transcription/../secrets/abc.mp3'],
+    ['with a percent-encoded ".." segment', 'transcription/%2e%2e/secrets/abc.mp3'],
+    ['outside the input prefix', 'results/123/abc-123.json'],
+    ['equal to the bare prefix', 'transcription/'],
+    ['with a NUL character', 'transcription/123/abc\u0000.mp3'],
+    ['with a newline', 'transcription/123/abc\n.mp3'],
+    ['with a percent-encoded control character', 'transcription/123/abc%0a.mp3'],
+    ['longer than 1024 bytes', `transcription/${'я'.repeat(510)}.mp3`],
+  ])('refuses an s3_key %s as InvalidInput naming the field', (_label, key) => {
+    // Act
+    const error = refusal(withField('s3_key', key));
+
+    // Assert
+    expect(error.name).toBe('InvalidInput');
+    expect(error.message).toContain('s3_key');
+  });
+
+  it('refuses a bucket that is not the configured one', () => {
+    // Act
+    const error = refusal(withField('bucket', 'someone-elses-bucket'));
+
+    // Assert
+    expect(error.name).toBe('InvalidInput');
+    expect(error.message).toContain('bucket');
+  });
+
+  it('refuses an unknown extra field, naming it', () => {
+    // Act
+    const error = refusal({ ...SEED_INPUT, callback_url: 'https://example.com' });
+
+    // Assert
+    expect(error.name).toBe('InvalidInput');
+    expect(error.message).toContain('callback_url');
+  });
+
+  it.each(['Russian', 'RU', 'r', 'ru-RU', ''])('refuses the language_code %p', (code) => {
+    // Act
+    const error = refusal(withField('language_code', code));
+
+    // Assert
+    expect(error.name).toBe('InvalidInput');
+    expect(error.message).toContain('language_code');
+  });
+
+  it.each([0, 11, 1.5, '2'])('refuses speakers_expected %p', (value) => {
+    // Act
+    const error = refusal(withField('speakers_expected', value));
+
+    // Assert
+    expect(error.name).toBe('InvalidInput');
+    expect(error.message).toContain('speakers_expected');
+  });
+
+  it.each([
+    ['null', null],
+    ['an array', [SEED_INPUT]],
+    ['a string', JSON.stringify(SEED_INPUT)],
+    ['a number', 123],
+    ['undefined', undefined],
+  ])('refuses %s as input with InvalidInput', (_label, input) => {
+    // Act
+    const error = refusal(input);
+
+    // Assert
+    expect(error.name).toBe('InvalidInput');
+    expect(error.message).toMatch(/JSON object/);
+  });
+
+  it('lists every problem of an input in one message', () => {
+    // Act
+    const error = refusal({ ...SEED_INPUT, user_id: -5, file_id: 'a b' });
+
+    // Assert
+    expect(error.message).toContain('user_id');
+    expect(error.message).toContain('file_id');
+  });
+});
+
+describe('s3KeyProblem', () => {
+  it('accepts a key under the input prefix', () => {
+    // Act
+    const problem = s3KeyProblem('transcription/123/abc-123.mp3', 'transcription/');
+
+    // Assert
+    expect(problem).toBeUndefined();
+  });
+
+  it('accepts a key of exactly the byte limit', () => {
+    // Arrange
+    const key = `transcription/${'a'.repeat(MAX_S3_KEY_BYTES - 'transcription/'.length)}`;
+
+    // Act
+    const problem = s3KeyProblem(key, 'transcription/');
+
+    // Assert
+    expect(Buffer.byteLength(key)).toBe(MAX_S3_KEY_BYTES);
+    expect(problem).toBeUndefined();
+  });
+
+  it('counts the limit in UTF-8 bytes, not characters', () => {
+    // Arrange: 600 characters, 1,200+ bytes
+    const key = `transcription/${'ж'.repeat(600)}`;
+
+    // Act
+    const problem = s3KeyProblem(key, 'transcription/');
+
+    // Assert
+    expect(problem).toMatch(/1024 bytes/);
+  });
+
+  it.each([
+    ['a "." segment', 'transcription/./abc.mp3', /"\.".*segments/],
+    ['an upper-case percent-encoded ".."', 'transcription/%2E%2E/abc.mp3', /segments/],
+    ['backslashes', 'transcription\\..\\abc.mp3', /\\/],
+    ['a percent-encoded leading "/"', '%2Ftranscription/abc.mp3', /must not start with/],
+    ['a DEL character', 'transcription/abc\u007f.mp3', /control characters/],
+  ])('explains that a key with %s is refused', (_label, key, explanation) => {
+    // Act
+    const problem = s3KeyProblem(key, 'transcription/');
+
+    // Assert
+    expect(problem).toMatch(explanation);
+  });
+});
+
+describe('resultKey', () => {
+  it('places a result at {prefix}{user_id}/{file_id}.json', () => {
+    // Act
+    const key = resultKey('results/', 123, 'abc-123');
+
+    // Assert
+    expect(key).toBe('results/123/abc-123.json');
+  });
+
+  it('honours a configured results prefix', () => {
+    // Act
+    const key = resultKey('bot/results/', 7, 'x_1');
+
+    // Assert
+    expect(key).toBe('bot/results/7/x_1.json');
+  });
+});

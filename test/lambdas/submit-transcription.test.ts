@@ -1,0 +1,217 @@
+/** "Submit to AssemblyAI" with the embedded S3 and the emulator: one paid job per execution. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createAssemblyAIProvider, type TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
+import type { ValidatedState } from '../../lambdas/shared/workflow-state.js';
+import { submitTranscription } from '../../lambdas/submit-transcription/submit-transcription.js';
+import { type AssemblyAIEmulator, startEmulator } from '../../local/assemblyai-emulator/emulator.js';
+import {
+  AUDIO_DIR,
+  HELLO_OGG_AUDIO,
+  newExecution,
+  REQUEST,
+  rejectionOf,
+  startTestS3,
+  TEST_BUCKET,
+  type TestS3,
+  testConfig,
+} from './step-fixtures.js';
+
+let s3: TestS3;
+let emulator: AssemblyAIEmulator;
+let provider: TranscriptionProvider;
+const config = testConfig();
+const NOW = new Date('2026-03-01T10:00:05.000Z');
+const now = () => NOW;
+
+const validated = (overrides: Partial<ValidatedState> = {}): ValidatedState => ({
+  execution: newExecution(),
+  request: REQUEST,
+  audio: HELLO_OGG_AUDIO,
+  ...overrides,
+});
+
+beforeAll(async () => {
+  s3 = await startTestS3();
+  await s3.put(REQUEST.s3_key, await readFile(join(AUDIO_DIR, 'hello.ogg')));
+});
+
+beforeEach(async () => {
+  emulator = await startEmulator({ processingDelayMs: 20 });
+  provider = createAssemblyAIProvider({
+    apiKey: async () => emulator.apiKey,
+    baseUrl: emulator.url,
+    speechModels: config.assemblyai.speechModels,
+    timeoutMs: 2_000,
+  });
+});
+
+afterEach(async () => {
+  await emulator.close();
+});
+
+afterAll(async () => {
+  await s3.stop();
+});
+
+describe('submitTranscription', () => {
+  it('creates the job, records it under the execution work prefix and returns a queued job', async () => {
+    // Arrange
+    const state = validated();
+
+    // Act
+    const job = await submitTranscription(state, { s3: s3.client, provider, config, now });
+
+    // Assert
+    const record = JSON.parse((await s3.get(`work/${state.execution.name}/submission.json`))?.body ?? 'null');
+    expect(record).toEqual({ transcript_id: job.id, submitted_at: NOW.toISOString() });
+    expect(emulator.stats().transcripts.map((t) => t.id)).toEqual([job.id]);
+    expect(job).toMatchObject({ status: 'queued', submitted_at: NOW.toISOString(), checks: 0 });
+    expect(job.wait_seconds).toBeGreaterThanOrEqual(1);
+    expect(job.wait_seconds).toBeLessThanOrEqual(5);
+  });
+
+  it('sets a deadline from the audio duration and the poll policy', async () => {
+    // Arrange
+    const state = validated({ audio: { ...HELLO_OGG_AUDIO, duration_seconds: 3_600 } });
+
+    // Act
+    const job = await submitTranscription(state, { s3: s3.client, provider, config, now });
+
+    // Assert
+    expect(new Date(job.deadline_at).getTime() - NOW.getTime()).toBe((900 + 0.5 * 3_600) * 1000);
+  });
+
+  it('gives the provider a presigned URL of the audio object it can download', async () => {
+    // Arrange
+    const state = validated();
+
+    // Act
+    const job = await submitTranscription(state, { s3: s3.client, provider, config, now });
+
+    // Assert
+    expect(emulator.stats().transcripts[0]?.audioPath).toBe(`/${TEST_BUCKET}/${REQUEST.s3_key}`);
+    let transcript = await provider.get(job.id);
+    for (let i = 0; i < 100 && transcript.status !== 'completed' && transcript.status !== 'error'; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      transcript = await provider.get(job.id);
+    }
+    expect(transcript.status).toBe('completed');
+    expect(transcript.audio_duration).toBe(1);
+  });
+
+  it('does not submit again when called twice for the same execution', async () => {
+    // Arrange
+    const state = validated();
+    const later = () => new Date(NOW.getTime() + 30_000);
+
+    // Act
+    const first = await submitTranscription(state, { s3: s3.client, provider, config, now });
+    const second = await submitTranscription(state, { s3: s3.client, provider, config, now: later });
+
+    // Assert
+    expect(emulator.stats().submissions).toBe(1);
+    expect(second.id).toBe(first.id);
+    expect(second.submitted_at).toBe(first.submitted_at);
+    expect(second.deadline_at).toBe(first.deadline_at);
+  });
+
+  it('submits separately for two executions of the same file', async () => {
+    // Act
+    const a = await submitTranscription(validated(), { s3: s3.client, provider, config, now });
+    const b = await submitTranscription(validated(), { s3: s3.client, provider, config, now });
+
+    // Assert
+    expect(emulator.stats().submissions).toBe(2);
+    expect(a.id).not.toBe(b.id);
+  });
+
+  it('passes the language and expected speakers to the provider', async () => {
+    // Arrange
+    const state = validated({ request: { ...REQUEST, language_code: 'ru', speakers_expected: 3 } });
+
+    // Act
+    const job = await submitTranscription(state, { s3: s3.client, provider, config, now });
+
+    // Assert
+    const seen = await provider.get(job.id);
+    expect(seen).toMatchObject({ language_code: 'ru', language_detection: false, speakers_expected: 3 });
+  });
+
+  it('submits again on retry when the rate-limited attempt created no job', async () => {
+    // Arrange
+    const state = validated();
+    emulator.injectFault({ kind: 'rate-limit', retryAfterSeconds: 3, on: 'submit', times: 1 });
+
+    // Act
+    const error = await rejectionOf(submitTranscription(state, { s3: s3.client, provider, config, now }));
+    const retried = await submitTranscription(state, { s3: s3.client, provider, config, now });
+
+    // Assert
+    expect(error.name).toBe('ProviderRateLimited');
+    expect(emulator.stats().submissions).toBe(2);
+    expect(emulator.stats().transcripts.map((t) => t.id)).toEqual([retried.id]);
+  });
+
+  it('recovers the job of an attempt whose answer was lost instead of paying for a second one', async () => {
+    // Arrange: the emulator creates the job, then drops the connection before answering
+    const state = validated();
+    emulator.injectFault({ kind: 'lose-response', on: 'submit', times: 1 });
+
+    // Act
+    const error = await rejectionOf(submitTranscription(state, { s3: s3.client, provider, config, now }));
+    const retried = await submitTranscription(state, { s3: s3.client, provider, config, now });
+
+    // Assert
+    expect(error.name).toBe('ProviderUnavailable');
+    expect(emulator.stats().submissions).toBe(1);
+    expect(emulator.stats().transcripts.map((t) => t.id)).toEqual([retried.id]);
+  });
+
+  it.each([
+    ['another file of the same user', 'transcription/123/other.ogg'],
+    ["another user's file whose key ends with this one", `transcription/9/${REQUEST.s3_key}`],
+  ])('does not take a recent job for %s as its own lost job', async (_label, otherKey) => {
+    // Arrange: a job for the other object exists; this execution's attempt failed before creating one
+    await submitTranscription(validated({ request: { ...REQUEST, s3_key: otherKey, file_id: 'other' } }), {
+      s3: s3.client,
+      provider,
+      config,
+      now,
+    });
+    const state = validated();
+    emulator.injectFault({ kind: 'server-error', status: 503, on: 'submit', times: 1 });
+    await rejectionOf(submitTranscription(state, { s3: s3.client, provider, config, now }));
+
+    // Act
+    const retried = await submitTranscription(state, { s3: s3.client, provider, config, now });
+
+    // Assert
+    expect(emulator.stats().submissions).toBe(3);
+    expect(emulator.stats().transcripts.at(-1)).toEqual({
+      id: retried.id,
+      audioPath: `/${TEST_BUCKET}/${REQUEST.s3_key}`,
+    });
+  });
+
+  it('reports S3 throttling while recording the attempt as StorageUnavailable, before calling the provider', async () => {
+    // Arrange: reading the record finds nothing, writing it is throttled
+    const failing = new S3Client({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    const s3Mock = mockClient(failing);
+    s3Mock.onAnyCommand().rejects(Object.assign(new Error('no such key'), { name: 'NoSuchKey' }));
+    s3Mock.on(PutObjectCommand).rejects(Object.assign(new Error('Slow down'), { name: 'SlowDown' }));
+
+    // Act
+    const error = await rejectionOf(submitTranscription(validated(), { s3: failing, provider, config, now }));
+
+    // Assert
+    expect(error.name).toBe('StorageUnavailable');
+    expect(emulator.stats().submissions).toBe(0);
+    s3Mock.restore();
+  });
+});
