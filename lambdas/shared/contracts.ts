@@ -154,13 +154,15 @@ export function resultKey(resultsPrefix: string, userId: number, fileId: string)
 export const MAX_EXECUTION_NAME_LENGTH = 80;
 
 /**
- * The execution name the bot should use: one per user and file. A second StartExecution with the
- * same name and input while the first runs returns the running execution instead of starting
- * another; after it ended, Step Functions answers ExecutionAlreadyExists and the bot reads the
- * result object. Long file ids are hashed to fit the 80-character limit.
+ * The execution name the bot should use: one per user, file and deliberate attempt. A second
+ * StartExecution with the same name and input while the first runs returns the running execution
+ * instead of starting another; after it ended, Step Functions answers ExecutionAlreadyExists and
+ * the bot reads the result object. To try again after a *failed* result (names stay taken for 90
+ * days), the bot passes attempt 2, 3, … Long file ids are hashed to fit the 80-character limit.
  */
-export function executionName(userId: number, fileId: string): string {
-  const name = `${userId}-${fileId}`;
+export function executionName(userId: number, fileId: string, attempt = 1): string {
+  const suffix = attempt > 1 ? `-r${attempt}` : '';
+  const name = `${userId}-${fileId}${suffix}`;
   if (name.length <= MAX_EXECUTION_NAME_LENGTH) return name;
-  return `${userId}-${createHash('sha256').update(fileId).digest('hex').slice(0, 40)}`;
+  return `${userId}-${createHash('sha256').update(fileId).digest('hex').slice(0, 40)}${suffix}`;
 }

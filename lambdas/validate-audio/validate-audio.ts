@@ -108,7 +108,13 @@ export function lastOggGranule(tail: Buffer): bigint | undefined {
  * the tail finds it — our own code because no library reads just the tail. Opus granules count
  * 48 kHz samples whatever the input rate; Vorbis and FLAC count at the stream's sample rate.
  */
-async function oggDuration(s3: S3Client, bucket: string, key: string, size: number, metadata: IAudioMetadata) {
+async function oggDuration(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  size: number,
+  metadata: IAudioMetadata,
+) {
   const rate = /opus/i.test(metadata.format.codec ?? '') ? 48_000 : metadata.format.sampleRate;
   if (!rate) return null;
   for (const length of OGG_TAIL_READS) {

@@ -1,0 +1,270 @@
+/**
+ * The deployment's settings, read from CDK context (`-c key=value` or `cdk.json`) in this one
+ * typed place, with the defaults documented next to each field. A bad value stops the synth with
+ * a message naming the key, instead of deploying something half-configured.
+ */
+import { DEFAULT_INPUT_PREFIX, DEFAULT_RESULTS_PREFIX } from '../lambdas/shared/contracts.js';
+import { namePrefix } from './naming.js';
+
+export type AssemblyAiRegion = 'us' | 'eu';
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+export const ASSEMBLYAI_BASE_URLS: Record<AssemblyAiRegion, string> = {
+  us: 'https://api.assemblyai.com',
+  eu: 'https://api.eu.assemblyai.com',
+};
+
+/** Retention periods CloudWatch Logs accepts, in days. */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+export interface DeploymentConfig {
+  /** `environment`: names the stack and resources; `prod` also retains data and turns access logs on. @default 'dev' */
+  environment: string;
+  /** True when `environment` is `prod`. */
+  production: boolean;
+  /** `bucketName`: the bucket the stack creates. @default `wisevoice-transcription-{environment}` */
+  bucketName: string;
+  /** `existingBucketName`: use this bucket instead of creating one (its owner manages encryption, lifecycle, logs). @default - create */
+  existingBucketName?: string;
+  /** `secretName`: the Secrets Manager secret the stack creates for the AssemblyAI key. @default `wisevoice/transcription/{environment}/assemblyai-api-key` */
+  secretName: string;
+  /** `existingSecretName`: use this secret (name or complete ARN) instead of creating one. @default - create */
+  existingSecretName?: string;
+  /** `kms`: encrypt the bucket, the secret and the alarm topic with a customer managed key instead of SSE-S3. @default false */
+  kms: boolean;
+  /** `existingKmsKeyArn`: the key that encrypts an existing bucket's objects (needed with `existingBucketName` + `kms`). @default - none */
+  existingKmsKeyArn?: string;
+  /** `accessLogs`: S3 server access logs for the created bucket, into a separate log bucket. @default true for prod, false otherwise */
+  accessLogs: boolean;
+  /** `alarmEmail`: subscribe this address to the alarm topic. @default - no subscription */
+  alarmEmail?: string;
+  /** `audioRetentionDays`: uploaded audio under the input prefix expires after this many days. @default 7 */
+  audioRetentionDays: number;
+  /** `resultRetentionDays`: result objects under the results prefix expire after this many days. @default 30 */
+  resultRetentionDays: number;
+  /** `workRetentionDays`: leftovers of failed or aborted executions under the work prefix. @default 1 */
+  workRetentionDays: number;
+  /** `accessLogRetentionDays`: S3 server access log objects. @default 90 */
+  accessLogRetentionDays: number;
+  /** `logRetentionDays`: Lambda and state machine log groups (a CloudWatch Logs retention value). @default 30 */
+  logRetentionDays: number;
+  /** `logLevel`: Powertools and Lambda application log level. @default 'INFO' */
+  logLevel: LogLevel;
+  /** `inputPrefix` / `resultsPrefix` / `workPrefix`: key prefixes in the bucket. @default 'transcription/', 'results/', 'work/' */
+  inputPrefix: string;
+  resultsPrefix: string;
+  workPrefix: string;
+  /** `assemblyaiRegion`: `us` or `eu` (EU data residency). @default 'us' */
+  assemblyaiRegion: AssemblyAiRegion;
+  /** `speechModels`: AssemblyAI `speech_models`, tried in order. @default 'universal-3-pro,universal-2' */
+  speechModels: string;
+  /** `assemblyaiTimeoutMs`: per HTTP request to AssemblyAI. @default 10000 */
+  assemblyaiTimeoutMs: number;
+  /** `deleteTranscriptAfterPersist`: delete the transcript at AssemblyAI once the result is stored. @default true */
+  deleteTranscriptAfterPersist: boolean;
+  /** `presignedUrlTtlSeconds`: lifetime of the audio URL handed to AssemblyAI. @default 3600 */
+  presignedUrlTtlSeconds: number;
+  /** `maxAudioBytes`: larger uploads are refused before they cost a provider call. @default 1073741824 (1 GiB) */
+  maxAudioBytes: number;
+  /** `maxAudioSeconds`: longer audio is refused. @default 36000 (10 h, AssemblyAI's limit) */
+  maxAudioSeconds: number;
+  /** `minAudioSeconds`: shorter audio is refused. @default 0.3 */
+  minAudioSeconds: number;
+  /** `pollDeadlineBaseSeconds`: poll allowance for queueing, whatever the length. @default 900 */
+  pollDeadlineBaseSeconds: number;
+  /** `pollDeadlinePerAudioSecond`: extra poll allowance per second of audio. @default 0.5 */
+  pollDeadlinePerAudioSecond: number;
+  /** `pollMaxWaitSeconds`: the longest single wait between two status checks. @default 120 */
+  pollMaxWaitSeconds: number;
+  /**
+   * The state machine's execution timeout: the poll deadline of the longest accepted audio plus
+   * 30 minutes for the steps around the loop and their retries. Derived, not a context key: the
+   * loop's own deadline must always fire first, so a timed-out execution means a bug.
+   */
+  executionTimeoutSeconds: number;
+}
+
+/** Reads context values; the CLI passes strings, `cdk.json` may hold typed values. */
+export interface ContextSource {
+  tryGetContext(key: string): unknown;
+}
+
+/** Seconds added to the longest poll deadline for validation, submission, formatting and persistence with retries. */
+export const EXECUTION_TIMEOUT_MARGIN_SECONDS = 1800;
+
+class ContextReader {
+  constructor(private readonly source: ContextSource) {}
+
+  raw(key: string): unknown {
+    const value = this.source.tryGetContext(key);
+    return typeof value === 'string' ? value.trim() : value;
+  }
+
+  string(key: string): string | undefined {
+    const value = this.raw(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    if (typeof value !== 'string') throw new Error(`Context "${key}" must be a string`);
+    return value;
+  }
+
+  number(key: string, fallback: number, check: (n: number) => boolean, rule: string): number {
+    const value = this.raw(key);
+    if (value === undefined || value === null || value === '') return fallback;
+    const n = typeof value === 'number' ? value : Number(value);
+    if (!Number.isFinite(n) || !check(n))
+      throw new Error(`Context "${key}" must be ${rule} (got ${String(value)})`);
+    return n;
+  }
+
+  positive(key: string, fallback: number): number {
+    return this.number(key, fallback, (n) => n > 0, 'a positive number');
+  }
+
+  days(key: string, fallback: number): number {
+    return this.number(key, fallback, (n) => Number.isInteger(n) && n >= 1, 'a whole number of days ≥ 1');
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    const value = this.raw(key);
+    if (value === undefined || value === null || value === '') return fallback;
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    throw new Error(`Context "${key}" must be true or false (got ${String(value)})`);
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const value = this.string(key) ?? fallback;
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new Error(`Context "${key}" must be one of ${allowed.join(', ')} (got ${value})`);
+    }
+    return value as T;
+  }
+
+  prefix(key: string, fallback: string): string {
+    const value = this.string(key) ?? fallback;
+    if (!/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/.test(value) || value.includes('..')) {
+      throw new Error(`Context "${key}" must be a relative key prefix ending in "/" (got ${value})`);
+    }
+    return value;
+  }
+}
+
+export function loadDeploymentConfig(source: ContextSource): DeploymentConfig {
+  const context = new ContextReader(source);
+  const environment = context.string('environment') ?? 'dev';
+  if (!/^[a-z][a-z0-9-]{0,20}$/.test(environment)) {
+    throw new Error(`Context "environment" must be lowercase letters, digits and "-" (got ${environment})`);
+  }
+  const production = environment === 'prod';
+
+  const bucketName = context.string('bucketName') ?? namePrefix(environment);
+  const existingBucketName = context.string('existingBucketName');
+  for (const [key, name] of [
+    ['bucketName', bucketName],
+    ['existingBucketName', existingBucketName],
+  ] as const) {
+    if (name !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name)) {
+      throw new Error(`Context "${key}" is not a valid S3 bucket name (got ${name})`);
+    }
+  }
+
+  const kms = context.boolean('kms', false);
+  const existingKmsKeyArn = context.string('existingKmsKeyArn');
+  if (
+    existingKmsKeyArn !== undefined &&
+    !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(existingKmsKeyArn)
+  ) {
+    throw new Error(`Context "existingKmsKeyArn" must be a KMS key ARN (got ${existingKmsKeyArn})`);
+  }
+  if (existingKmsKeyArn !== undefined && !kms) {
+    throw new Error('Context "existingKmsKeyArn" needs "kms=true"');
+  }
+  if (existingBucketName !== undefined && kms && existingKmsKeyArn === undefined) {
+    throw new Error(
+      'With "existingBucketName" and "kms=true", set "existingKmsKeyArn" to the key that encrypts that bucket',
+    );
+  }
+
+  const alarmEmail = context.string('alarmEmail');
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
+    throw new Error(`Context "alarmEmail" is not an e-mail address (got ${alarmEmail})`);
+  }
+
+  const speechModels = (context.string('speechModels') ?? 'universal-3-pro,universal-2')
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean)
+    .join(',');
+  if (speechModels === '') throw new Error('Context "speechModels" must name at least one model');
+
+  const maxAudioSeconds = context.positive('maxAudioSeconds', 36_000);
+  const minAudioSeconds = context.positive('minAudioSeconds', 0.3);
+  if (minAudioSeconds >= maxAudioSeconds) {
+    throw new Error('Context "minAudioSeconds" must be below "maxAudioSeconds"');
+  }
+  const pollDeadlineBaseSeconds = context.positive('pollDeadlineBaseSeconds', 900);
+  const pollDeadlinePerAudioSecond = context.positive('pollDeadlinePerAudioSecond', 0.5);
+  const pollMaxWaitSeconds = context.positive('pollMaxWaitSeconds', 120);
+
+  const inputPrefix = context.prefix('inputPrefix', DEFAULT_INPUT_PREFIX);
+  const resultsPrefix = context.prefix('resultsPrefix', DEFAULT_RESULTS_PREFIX);
+  const workPrefix = context.prefix('workPrefix', 'work/');
+  const prefixes = [inputPrefix, resultsPrefix, workPrefix];
+  for (const a of prefixes) {
+    for (const b of prefixes) {
+      if (a !== b && b.startsWith(a)) throw new Error(`Key prefixes must not nest ("${b}" is under "${a}")`);
+    }
+  }
+  if (new Set(prefixes).size !== prefixes.length) throw new Error('Key prefixes must differ');
+
+  return {
+    environment,
+    production,
+    bucketName,
+    existingBucketName,
+    secretName: context.string('secretName') ?? `wisevoice/transcription/${environment}/assemblyai-api-key`,
+    existingSecretName: context.string('existingSecretName'),
+    kms,
+    existingKmsKeyArn,
+    accessLogs: context.boolean('accessLogs', production),
+    alarmEmail,
+    audioRetentionDays: context.days('audioRetentionDays', 7),
+    resultRetentionDays: context.days('resultRetentionDays', 30),
+    workRetentionDays: context.days('workRetentionDays', 1),
+    accessLogRetentionDays: context.days('accessLogRetentionDays', 90),
+    logRetentionDays: context.number(
+      'logRetentionDays',
+      30,
+      (n) => LOG_RETENTION_DAYS.includes(n),
+      `one of ${LOG_RETENTION_DAYS.join(', ')}`,
+    ),
+    logLevel: context.oneOf('logLevel', ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const, 'INFO'),
+    inputPrefix,
+    resultsPrefix,
+    workPrefix,
+    assemblyaiRegion: context.oneOf('assemblyaiRegion', ['us', 'eu'] as const, 'us'),
+    speechModels,
+    assemblyaiTimeoutMs: context.positive('assemblyaiTimeoutMs', 10_000),
+    deleteTranscriptAfterPersist: context.boolean('deleteTranscriptAfterPersist', true),
+    presignedUrlTtlSeconds: context.number(
+      'presignedUrlTtlSeconds',
+      3600,
+      (n) => Number.isInteger(n) && n >= 60 && n <= 43_200,
+      'whole seconds between 60 and 43200',
+    ),
+    maxAudioBytes: context.positive('maxAudioBytes', 1024 ** 3),
+    maxAudioSeconds,
+    minAudioSeconds,
+    pollDeadlineBaseSeconds,
+    pollDeadlinePerAudioSecond,
+    pollMaxWaitSeconds,
+    executionTimeoutSeconds: Math.ceil(
+      pollDeadlineBaseSeconds +
+        pollDeadlinePerAudioSecond * maxAudioSeconds +
+        pollMaxWaitSeconds +
+        EXECUTION_TIMEOUT_MARGIN_SECONDS,
+    ),
+  };
+}

@@ -1,0 +1,291 @@
+/**
+ * What ops watch: alarms on the state machine, on each step's Lambda and on the provider-error
+ * metric the steps emit through Powertools, all notifying one SNS topic; and one dashboard with
+ * executions, per-step metrics and Lambda health. Thresholds are sized for a chat bot's traffic
+ * (tens to hundreds of voice messages an hour) and explained where they are set.
+ */
+import { Duration } from 'aws-cdk-lib';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { pascalCase } from '../naming.js';
+import type { TranscriptionFunction } from './transcription-function.js';
+
+export const METRICS_NAMESPACE = 'Transcription';
+export const SERVICE_NAME = 'transcription';
+
+export interface TranscriptionMonitoringProps {
+  stateMachine: StateMachine;
+  /** The step functions, in workflow order. */
+  functions: TranscriptionFunction[];
+  /** The steps that call AssemblyAI and so may emit `ProviderErrors`. */
+  providerSteps: string[];
+  /** Prefix of alarm and dashboard names, e.g. `wisevoice-transcription-prod`. */
+  namePrefix: string;
+  /** Subscribe this address to the alarm topic. @default - no subscription */
+  alarmEmail?: string;
+  /**
+   * Encrypt the topic with this key; its key policy is extended so CloudWatch can publish. Alarm
+   * messages hold names and numbers only, and CloudWatch cannot publish to a topic under the AWS
+   * managed SNS key, so without a customer managed key the topic stays unencrypted.
+   * @default - unencrypted
+   */
+  topicKey?: Key;
+  /**
+   * Failed executions per 15 minutes that raise the alarm. Failures include users' own bad
+   * uploads (not audio, too short, too long), which the workflow reports to the bot by design; a
+   * few an hour are normal, five in a quarter hour are an outage or a broken client.
+   * @default 5
+   */
+  failedExecutionsThreshold?: number;
+  /**
+   * Lambda errors per 15 minutes, per step. Steps throw typed errors so the state machine can
+   * route them, so validate-audio's errors include every rejected upload.
+   * @default 5 for every step except record-failure, 1 for record-failure (if it fails, the bot never hears back)
+   */
+  lambdaErrorsThresholds?: Record<string, number>;
+  /**
+   * Provider errors (429, 5xx, timeouts, rejections from AssemblyAI) per 10 minutes, summed over
+   * the steps. Single ones are retried by the state machine; five in ten minutes mean AssemblyAI
+   * is degraded or the key or balance is wrong.
+   * @default 5
+   */
+  providerErrorsThreshold?: number;
+}
+
+export class TranscriptionMonitoring extends Construct {
+  readonly topic: Topic;
+  readonly dashboard: Dashboard;
+  readonly alarms: Alarm[] = [];
+  private readonly namePrefix: string;
+
+  constructor(scope: Construct, id: string, props: TranscriptionMonitoringProps) {
+    super(scope, id);
+    const { stateMachine, namePrefix } = props;
+    this.namePrefix = namePrefix;
+
+    this.topic = new Topic(this, 'AlarmTopic', {
+      displayName: `${namePrefix} alarms`,
+      enforceSSL: true,
+      masterKey: props.topicKey,
+    });
+    if (props.topicKey) {
+      props.topicKey.grant(
+        new ServicePrincipal('cloudwatch.amazonaws.com'),
+        'kms:Decrypt',
+        'kms:GenerateDataKey*',
+      );
+    }
+    if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+
+    const fiveMinutes = Duration.minutes(5);
+    const quarterHour = Duration.minutes(15);
+
+    this.alarm('ExecutionsFailed', {
+      metric: stateMachine.metricFailed({ period: quarterHour, statistic: 'Sum' }),
+      threshold: props.failedExecutionsThreshold ?? 5,
+      description:
+        'Transcriptions are failing: many executions ended in "Transcription failed". Open a failed execution to see the error type.',
+    });
+    this.alarm('ExecutionsTimedOut', {
+      metric: stateMachine.metricTimedOut({ period: fiveMinutes, statistic: 'Sum' }),
+      threshold: 1,
+      description:
+        'An execution hit the state machine timeout. The poll deadline should always end the loop first: a bug, or the Wait was stuck.',
+    });
+    this.alarm('ExecutionsThrottled', {
+      metric: stateMachine.metricThrottled({ period: fiveMinutes, statistic: 'Sum' }),
+      threshold: 1,
+      description:
+        'Step Functions throttled StartExecution or state transitions: the bot is starting more executions than the account quota allows.',
+    });
+    this.alarm('ExecutionsAborted', {
+      metric: stateMachine.metricAborted({ period: fiveMinutes, statistic: 'Sum' }),
+      threshold: 1,
+      description:
+        'Someone stopped executions: those users get no result object, the bot must time them out.',
+    });
+
+    for (const fn of props.functions) {
+      const threshold = props.lambdaErrorsThresholds?.[fn.step] ?? (fn.step === 'record-failure' ? 1 : 5);
+      this.alarm(`${pascalCase(fn.step)}Errors`, {
+        metric: fn.function.metricErrors({ period: quarterHour, statistic: 'Sum' }),
+        threshold,
+        description: `The ${fn.step} Lambda threw errors (typed errors included). Check its log group for "Step failed".`,
+      });
+      this.alarm(`${pascalCase(fn.step)}Throttles`, {
+        metric: fn.function.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+        threshold: 1,
+        description: `The ${fn.step} Lambda was throttled (account concurrency exhausted). The state machine retries, but transcriptions slow down.`,
+      });
+    }
+
+    const providerErrors = new MathExpression({
+      expression: props.providerSteps.map((_, i) => `FILL(p${i}, 0)`).join(' + '),
+      usingMetrics: Object.fromEntries(
+        props.providerSteps.map((step, i) => [
+          `p${i}`,
+          stepMetric('ProviderErrors', step, 'Sum', Duration.minutes(10)),
+        ]),
+      ),
+      label: 'Provider errors',
+      period: Duration.minutes(10),
+    });
+    this.alarm('ProviderErrors', {
+      metric: providerErrors,
+      threshold: props.providerErrorsThreshold ?? 5,
+      description:
+        'AssemblyAI calls are failing (rate limits, 5xx, timeouts or rejections such as a bad key or an empty balance). See the ProviderErrors widget for the step.',
+    });
+
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: namePrefix,
+      defaultInterval: Duration.hours(24),
+    });
+    const steps = props.functions.map((fn) => fn.step);
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: `# ${namePrefix}\nExecutions of the transcription state machine, the steps' own metrics (namespace \`${METRICS_NAMESPACE}\`) and their Lambdas.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Executions',
+        width: 12,
+        left: [
+          stateMachine.metricStarted({ statistic: 'Sum', label: 'Started' }),
+          stateMachine.metricSucceeded({ statistic: 'Sum', label: 'Succeeded' }),
+          stateMachine.metricFailed({ statistic: 'Sum', label: 'Failed' }),
+          stateMachine.metricTimedOut({ statistic: 'Sum', label: 'Timed out' }),
+          stateMachine.metricAborted({ statistic: 'Sum', label: 'Aborted' }),
+          stateMachine.metricThrottled({ statistic: 'Sum', label: 'Throttled' }),
+        ],
+      }),
+      new GraphWidget({
+        title: 'Execution duration (ms)',
+        width: 12,
+        left: ['p50', 'p90', 'p99'].map((p) => stateMachine.metricTime({ statistic: p, label: p })),
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Steps succeeded',
+        width: 8,
+        left: steps.map((step) => stepMetric('StepSucceeded', step, 'Sum')),
+      }),
+      new GraphWidget({
+        title: 'Steps failed',
+        width: 8,
+        left: steps.map((step) => stepMetric('StepFailed', step, 'Sum')),
+      }),
+      new GraphWidget({
+        title: 'Step duration p90 (ms)',
+        width: 8,
+        left: steps.map((step) => stepMetric('StepDuration', step, 'p90')),
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Provider errors',
+        width: 8,
+        left: props.providerSteps.map((step) => stepMetric('ProviderErrors', step, 'Sum')),
+        // A transcript that could not be deleted at AssemblyAI: the result is stored, a copy remains there.
+        right: [
+          stepMetric('ProviderDeleteFailed', 'persist-result', 'Sum').with({
+            label: 'transcript not deleted',
+          }),
+        ],
+      }),
+      new GraphWidget({
+        title: 'Audio transcribed (seconds)',
+        width: 8,
+        left: [searchMetric('AudioSeconds', 'Sum')],
+      }),
+      new GraphWidget({
+        title: 'Segments produced',
+        width: 8,
+        left: [searchMetric('Segments', 'Sum')],
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Lambda errors',
+        width: 8,
+        left: props.functions.map((fn) => fn.function.metricErrors({ statistic: 'Sum', label: fn.step })),
+      }),
+      new GraphWidget({
+        title: 'Lambda duration p99 (ms)',
+        width: 8,
+        left: props.functions.map((fn) => fn.function.metricDuration({ statistic: 'p99', label: fn.step })),
+      }),
+      new GraphWidget({
+        title: 'Lambda throttles',
+        width: 8,
+        left: props.functions.map((fn) => fn.function.metricThrottles({ statistic: 'Sum', label: fn.step })),
+      }),
+    );
+    this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: this.alarms }));
+  }
+
+  private alarm(id: string, options: { metric: IMetric; threshold: number; description: string }): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmName: `${this.namePrefix}-${id}`,
+      alarmDescription: options.description,
+      metric: options.metric,
+      threshold: options.threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // No traffic is not an incident.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(this.topic));
+    alarm.addOkAction(new SnsAction(this.topic));
+    this.alarms.push(alarm);
+    return alarm;
+  }
+}
+
+/** A Powertools metric of one step (dimensions `service` and `step`). */
+export function stepMetric(
+  name: string,
+  step: string,
+  statistic: string,
+  period = Duration.minutes(5),
+): Metric {
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { service: SERVICE_NAME, step },
+    statistic,
+    period,
+    label: step,
+  });
+}
+
+/** A metric summed over whichever steps emit it. */
+function searchMetric(name: string, statistic: string): MathExpression {
+  return new MathExpression({
+    expression: `SUM(SEARCH('{${METRICS_NAMESPACE},service,step} MetricName="${name}"', '${statistic}', 300))`,
+    usingMetrics: {},
+    label: name,
+    period: Duration.minutes(5),
+  });
+}

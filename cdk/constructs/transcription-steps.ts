@@ -1,0 +1,192 @@
+/**
+ * The six step Lambdas of `statemachine/transcription.asl.json`, one row each: the ASL placeholder
+ * it fills, the memory and timeout it needs (and why), and exactly which prefixes and secrets it
+ * touches. Reviewing least privilege means reading this table.
+ */
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { DeploymentConfig } from '../config.js';
+import { ASSEMBLYAI_BASE_URLS } from '../config.js';
+import { namePrefix, pascalCase } from '../naming.js';
+import { handlerEntry, LOCK_FILE } from '../paths.js';
+import type { AssemblyAiApiKey } from './assemblyai-api-key.js';
+import { TranscriptionFunction } from './transcription-function.js';
+import {
+  OBJECT_PREFIX_WILDCARD_REASON,
+  type ObjectAction,
+  type TranscriptionStorage,
+} from './transcription-storage.js';
+
+export type StepName =
+  | 'validate-audio'
+  | 'submit-transcription'
+  | 'check-transcript'
+  | 'format-segments'
+  | 'persist-result'
+  | 'record-failure';
+
+type PrefixName = 'input' | 'results' | 'work';
+
+export interface StepSpec {
+  step: StepName;
+  /** The `${…}` placeholder in the ASL that receives this function's ARN. */
+  placeholder: string;
+  memorySize: number;
+  /** Kept below the ASL state's TimeoutSeconds, so the Lambda's own timeout is what gets reported. */
+  timeout: Duration;
+  objects: Partial<Record<PrefixName, ObjectAction[]>>;
+  /** Reads objects that may be missing: without s3:ListBucket S3 answers 403 instead of 404. */
+  listBucket: boolean;
+  /** Calls AssemblyAI, so reads the API key secret. */
+  readsApiKey: boolean;
+}
+
+/*
+ * Memory: on Lambda it also buys CPU (1,769 MB = one vCPU), and the SDK-heavy bundles start
+ * noticeably faster above 256 MB. Work per step:
+ * - validate-audio 512 MB: 3–8 ranged GETs plus music-metadata's header parse (CPU-bound).
+ * - submit-transcription 256 MB: one S3 read/write and one small HTTP call.
+ * - check-transcript 512 MB: usually a status call; on completion it downloads the whole
+ *   transcript JSON (tens of MB for hours of audio) and writes it to S3.
+ * - format-segments 1024 MB: parses that transcript and builds the segments in memory.
+ * - persist-result 512 MB: reads the segments and writes the result (same size as the segments).
+ * - record-failure 256 MB: writes a small JSON object.
+ * Timeouts: a few seconds under the state's TimeoutSeconds (30/30/60/120/60/30).
+ */
+export const WORKFLOW_STEPS: readonly StepSpec[] = [
+  {
+    step: 'validate-audio',
+    placeholder: 'ValidateAudioFunctionArn',
+    memorySize: 512,
+    timeout: Duration.seconds(25),
+    objects: { input: ['read'], results: ['read'] },
+    listBucket: true,
+    readsApiKey: false,
+  },
+  {
+    step: 'submit-transcription',
+    placeholder: 'SubmitTranscriptionFunctionArn',
+    memorySize: 256,
+    timeout: Duration.seconds(25),
+    // `read` on the input prefix is what the presigned GET URL handed to AssemblyAI is signed with.
+    objects: { input: ['read'], work: ['read', 'write'] },
+    listBucket: true,
+    readsApiKey: true,
+  },
+  {
+    step: 'check-transcript',
+    placeholder: 'CheckTranscriptFunctionArn',
+    memorySize: 512,
+    timeout: Duration.seconds(50),
+    objects: { work: ['write'] },
+    listBucket: false,
+    readsApiKey: true,
+  },
+  {
+    step: 'format-segments',
+    placeholder: 'FormatSegmentsFunctionArn',
+    memorySize: 1024,
+    timeout: Duration.seconds(110),
+    objects: { work: ['read', 'write'] },
+    listBucket: false,
+    readsApiKey: false,
+  },
+  {
+    step: 'persist-result',
+    placeholder: 'PersistResultFunctionArn',
+    memorySize: 512,
+    timeout: Duration.seconds(50),
+    // Reads an existing result to stay idempotent on retry; deletes the execution's work objects.
+    objects: { work: ['read', 'delete'], results: ['read', 'write'] },
+    listBucket: true,
+    readsApiKey: true,
+  },
+  {
+    step: 'record-failure',
+    placeholder: 'RecordFailureFunctionArn',
+    memorySize: 256,
+    timeout: Duration.seconds(25),
+    objects: { work: ['read', 'delete'], results: ['write'] },
+    listBucket: false,
+    readsApiKey: false,
+  },
+];
+
+export interface TranscriptionStepsProps {
+  config: DeploymentConfig;
+  storage: TranscriptionStorage;
+  apiKey: AssemblyAiApiKey;
+  logRetention: RetentionDays;
+  logRemovalPolicy: RemovalPolicy;
+}
+
+export class TranscriptionSteps extends Construct {
+  /** The functions by step, in workflow order. */
+  readonly functions: Record<StepName, TranscriptionFunction>;
+
+  constructor(scope: Construct, id: string, props: TranscriptionStepsProps) {
+    super(scope, id);
+    const { config, storage, apiKey } = props;
+    const prefixes: Record<PrefixName, string> = {
+      input: storage.inputPrefix,
+      results: storage.resultsPrefix,
+      work: storage.workPrefix,
+    };
+    const environment = workflowEnvironment(config, storage);
+
+    const functions: Partial<Record<StepName, TranscriptionFunction>> = {};
+    for (const spec of WORKFLOW_STEPS) {
+      const fn = new TranscriptionFunction(this, pascalCase(spec.step), {
+        step: spec.step,
+        entry: handlerEntry(spec.step),
+        depsLockFilePath: LOCK_FILE,
+        functionName: `${namePrefix(config.environment)}-${spec.step}`,
+        memorySize: spec.memorySize,
+        timeout: spec.timeout,
+        logLevel: config.logLevel,
+        logRetention: props.logRetention,
+        logRemovalPolicy: props.logRemovalPolicy,
+        environment: spec.readsApiKey
+          ? { ...environment, ASSEMBLYAI_API_KEY_SECRET_ID: apiKey.secretId }
+          : environment,
+      });
+      const access = Object.entries(spec.objects).map(([name, actions]) => ({
+        prefix: prefixes[name as PrefixName],
+        actions,
+      }));
+      for (const statement of storage.statementsFor(access, { listBucket: spec.listBucket })) {
+        fn.allow(statement, OBJECT_PREFIX_WILDCARD_REASON);
+      }
+      if (spec.readsApiKey) {
+        for (const statement of apiKey.readStatements()) fn.allow(statement);
+      }
+      functions[spec.step] = fn;
+    }
+    this.functions = functions as Record<StepName, TranscriptionFunction>;
+  }
+}
+
+/** The variables `lambdas/shared/config.ts` reads; identical for every step. */
+export function workflowEnvironment(
+  config: DeploymentConfig,
+  storage: TranscriptionStorage,
+): Record<string, string> {
+  return {
+    TRANSCRIPTION_BUCKET: storage.bucket.bucketName,
+    INPUT_PREFIX: config.inputPrefix,
+    RESULTS_PREFIX: config.resultsPrefix,
+    WORK_PREFIX: config.workPrefix,
+    MAX_AUDIO_BYTES: String(config.maxAudioBytes),
+    MAX_AUDIO_SECONDS: String(config.maxAudioSeconds),
+    MIN_AUDIO_SECONDS: String(config.minAudioSeconds),
+    ASSEMBLYAI_BASE_URL: ASSEMBLYAI_BASE_URLS[config.assemblyaiRegion],
+    ASSEMBLYAI_SPEECH_MODELS: config.speechModels,
+    ASSEMBLYAI_TIMEOUT_MS: String(config.assemblyaiTimeoutMs),
+    DELETE_TRANSCRIPT_AFTER_PERSIST: String(config.deleteTranscriptAfterPersist),
+    PRESIGNED_URL_TTL_SECONDS: String(config.presignedUrlTtlSeconds),
+    POLL_DEADLINE_BASE_SECONDS: String(config.pollDeadlineBaseSeconds),
+    POLL_DEADLINE_PER_AUDIO_SECOND: String(config.pollDeadlinePerAudioSecond),
+    POLL_MAX_WAIT_SECONDS: String(config.pollMaxWaitSeconds),
+  };
+}

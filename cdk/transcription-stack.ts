@@ -1,0 +1,134 @@
+/**
+ * The transcription service for one environment. It only composes the constructs and publishes
+ * what the bot and ops need as outputs; every decision lives in a construct or in `config.ts`.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { DeploymentConfig } from './config.js';
+import { AssemblyAiApiKey } from './constructs/assemblyai-api-key.js';
+import { BotAccessPolicy } from './constructs/bot-access-policy.js';
+import { TranscriptionMonitoring } from './constructs/transcription-monitoring.js';
+import { TranscriptionSteps, WORKFLOW_STEPS } from './constructs/transcription-steps.js';
+import { TranscriptionStorage } from './constructs/transcription-storage.js';
+import { TranscriptionWorkflow } from './constructs/transcription-workflow.js';
+import { namePrefix } from './naming.js';
+import { STATE_MACHINE_DEFINITION } from './paths.js';
+
+export interface TranscriptionStackProps extends StackProps {
+  config: DeploymentConfig;
+}
+
+export class TranscriptionStack extends Stack {
+  readonly storage: TranscriptionStorage;
+  readonly apiKey: AssemblyAiApiKey;
+  readonly steps: TranscriptionSteps;
+  readonly workflow: TranscriptionWorkflow;
+  readonly monitoring: TranscriptionMonitoring;
+  readonly botAccess: BotAccessPolicy;
+
+  constructor(scope: Construct, id: string, props: TranscriptionStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const prefix = namePrefix(config.environment);
+    // Production keeps data, keys and logs when the stack goes; other environments clean up.
+    const removalPolicy = config.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = config.logRetentionDays as RetentionDays;
+
+    this.storage = new TranscriptionStorage(this, 'Storage', {
+      bucketName: config.bucketName,
+      existingBucketName: config.existingBucketName,
+      kms: config.kms,
+      existingKmsKeyArn: config.existingKmsKeyArn,
+      accessLogs: config.accessLogs,
+      inputPrefix: config.inputPrefix,
+      resultsPrefix: config.resultsPrefix,
+      workPrefix: config.workPrefix,
+      audioRetentionDays: config.audioRetentionDays,
+      resultRetentionDays: config.resultRetentionDays,
+      workRetentionDays: config.workRetentionDays,
+      accessLogRetentionDays: config.accessLogRetentionDays,
+      removalPolicy,
+    });
+
+    this.apiKey = new AssemblyAiApiKey(this, 'AssemblyAiApiKey', {
+      secretName: config.secretName,
+      existingSecretName: config.existingSecretName,
+      encryptionKey: this.storage.key,
+      removalPolicy,
+    });
+
+    this.steps = new TranscriptionSteps(this, 'Steps', {
+      config,
+      storage: this.storage,
+      apiKey: this.apiKey,
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+    });
+
+    this.workflow = new TranscriptionWorkflow(this, 'Workflow', {
+      definitionPath: STATE_MACHINE_DEFINITION,
+      functionsByPlaceholder: Object.fromEntries(
+        WORKFLOW_STEPS.map((spec) => [spec.placeholder, this.steps.functions[spec.step].function]),
+      ),
+      executionTimeout: Duration.seconds(config.executionTimeoutSeconds),
+      stateMachineName: prefix,
+      logGroupName: `/aws/vendedlogs/states/${prefix}`,
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+    });
+
+    this.monitoring = new TranscriptionMonitoring(this, 'Monitoring', {
+      stateMachine: this.workflow.stateMachine,
+      functions: WORKFLOW_STEPS.map((spec) => this.steps.functions[spec.step]),
+      providerSteps: WORKFLOW_STEPS.filter((spec) => spec.readsApiKey).map((spec) => spec.step),
+      namePrefix: prefix,
+      alarmEmail: config.alarmEmail,
+      // Only a key this stack owns can be opened to CloudWatch in its key policy.
+      topicKey: this.storage.key instanceof Key ? this.storage.key : undefined,
+    });
+
+    this.botAccess = new BotAccessPolicy(this, 'BotAccess', {
+      storage: this.storage,
+      stateMachine: this.workflow.stateMachine,
+    });
+
+    const bucketName = this.storage.bucket.bucketName;
+    const stateMachineArn = this.workflow.stateMachine.stateMachineArn;
+    new CfnOutput(this, 'StateMachineArn', {
+      value: stateMachineArn,
+      description: 'The transcription state machine',
+    });
+    new CfnOutput(this, 'BucketName', { value: bucketName, description: 'Audio in, results out' });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.monitoring.topic.topicArn,
+      description: 'Subscribe on-call here (e-mail, chat, pager)',
+    });
+    new CfnOutput(this, 'ApiKeySecretId', {
+      value: this.apiKey.secretId,
+      description: 'Put the AssemblyAI API key here with aws secretsmanager put-secret-value',
+    });
+    new CfnOutput(this, 'BotAccessPolicyArn', {
+      value: this.botAccess.policy.managedPolicyArn,
+      description: "Attach to the bot's IAM role or user",
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+    new CfnOutput(this, 'BotUseTranscriptionMicroservice', { value: 'USE_TRANSCRIPTION_MICROSERVICE=true' });
+    new CfnOutput(this, 'BotTranscriptionS3Bucket', { value: `TRANSCRIPTION_S3_BUCKET=${bucketName}` });
+    new CfnOutput(this, 'BotTranscriptionStateMachineArn', {
+      value: `TRANSCRIPTION_STATE_MACHINE_ARN=${stateMachineArn}`,
+    });
+    new CfnOutput(this, 'BotAwsRegion', { value: `AWS_REGION=${this.region}` });
+    new CfnOutput(this, 'BotEnvironment', {
+      value: [
+        'USE_TRANSCRIPTION_MICROSERVICE=true',
+        `TRANSCRIPTION_S3_BUCKET=${bucketName}`,
+        `TRANSCRIPTION_STATE_MACHINE_ARN=${stateMachineArn}`,
+        `AWS_REGION=${this.region}`,
+      ].join(' '),
+      description:
+        "The bot's environment in one line: prefix with `export ` in a shell, or split on spaces for a .env file",
+    });
+  }
+}

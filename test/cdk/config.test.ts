@@ -1,0 +1,85 @@
+/** Context parsing: the documented defaults, and a clear error for each bad value. */
+import { EXECUTION_TIMEOUT_MARGIN_SECONDS, loadDeploymentConfig } from '../../cdk/config.js';
+
+function load(context: Record<string, unknown> = {}) {
+  return loadDeploymentConfig({ tryGetContext: (key) => context[key] });
+}
+
+describe('loadDeploymentConfig', () => {
+  it('has the documented defaults', () => {
+    expect(load()).toEqual({
+      environment: 'dev',
+      production: false,
+      bucketName: 'wisevoice-transcription-dev',
+      existingBucketName: undefined,
+      secretName: 'wisevoice/transcription/dev/assemblyai-api-key',
+      existingSecretName: undefined,
+      kms: false,
+      existingKmsKeyArn: undefined,
+      accessLogs: false,
+      alarmEmail: undefined,
+      audioRetentionDays: 7,
+      resultRetentionDays: 30,
+      workRetentionDays: 1,
+      accessLogRetentionDays: 90,
+      logRetentionDays: 30,
+      logLevel: 'INFO',
+      inputPrefix: 'transcription/',
+      resultsPrefix: 'results/',
+      workPrefix: 'work/',
+      assemblyaiRegion: 'us',
+      speechModels: 'universal-3-pro,universal-2',
+      assemblyaiTimeoutMs: 10_000,
+      deleteTranscriptAfterPersist: true,
+      presignedUrlTtlSeconds: 3600,
+      maxAudioBytes: 1024 ** 3,
+      maxAudioSeconds: 36_000,
+      minAudioSeconds: 0.3,
+      pollDeadlineBaseSeconds: 900,
+      pollDeadlinePerAudioSecond: 0.5,
+      pollMaxWaitSeconds: 120,
+      executionTimeoutSeconds: 900 + 18_000 + 120 + EXECUTION_TIMEOUT_MARGIN_SECONDS,
+    });
+  });
+
+  it('turns access logs on for prod and names resources after the environment', () => {
+    const prod = load({ environment: 'prod' });
+
+    expect(prod).toMatchObject({
+      production: true,
+      accessLogs: true,
+      bucketName: 'wisevoice-transcription-prod',
+    });
+  });
+
+  it('accepts typed values from cdk.json and strings from the CLI alike', () => {
+    expect(load({ kms: true, audioRetentionDays: 3 })).toMatchObject({ kms: true, audioRetentionDays: 3 });
+    expect(load({ kms: 'true', audioRetentionDays: '3' })).toMatchObject({
+      kms: true,
+      audioRetentionDays: 3,
+    });
+  });
+
+  it.each([
+    [{ environment: 'Prod!' }, /environment/],
+    [{ bucketName: 'Not_A_Bucket' }, /bucketName/],
+    [{ kms: 'yes' }, /kms/],
+    [{ audioRetentionDays: '0' }, /audioRetentionDays/],
+    [{ audioRetentionDays: '1.5' }, /audioRetentionDays/],
+    [{ logRetentionDays: '10' }, /logRetentionDays/],
+    [{ assemblyaiRegion: 'ap' }, /assemblyaiRegion/],
+    [{ logLevel: 'TRACE' }, /logLevel/],
+    [{ maxAudioSeconds: '-1' }, /maxAudioSeconds/],
+    [{ minAudioSeconds: '100', maxAudioSeconds: '50' }, /minAudioSeconds/],
+    [{ alarmEmail: 'not-an-address' }, /alarmEmail/],
+    [{ inputPrefix: '/abs/' }, /inputPrefix/],
+    [{ inputPrefix: 'audio' }, /inputPrefix/],
+    [{ resultsPrefix: 'transcription/results/' }, /must not nest/],
+    [{ presignedUrlTtlSeconds: '86400' }, /presignedUrlTtlSeconds/],
+    [{ speechModels: ' , ' }, /speechModels/],
+    [{ existingKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abc' }, /needs "kms=true"/],
+    [{ existingBucketName: 'team-audio', kms: 'true' }, /existingKmsKeyArn/],
+  ])('refuses %j', (context, message) => {
+    expect(() => load(context)).toThrow(message);
+  });
+});
