@@ -16,6 +16,7 @@ import {
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/telemetry-names.js';
 import { acknowledge, acknowledgeWildcardResources, hasWildcardResource } from '../nag.js';
 
 /**
@@ -104,8 +105,8 @@ export class TranscriptionFunction extends Construct {
       systemLogLevelV2: SystemLogLevel.INFO,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'transcription',
-        POWERTOOLS_METRICS_NAMESPACE: 'Transcription',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: logLevel,
         // Step results carry S3 keys and transcript ids only, but traces stay metadata-only anyway.
         POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',

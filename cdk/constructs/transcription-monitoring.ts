@@ -24,11 +24,11 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/telemetry-names.js';
 import { pascalCase } from '../naming.js';
 import type { TranscriptionFunction } from './transcription-function.js';
 
-export const METRICS_NAMESPACE = 'Transcription';
-export const SERVICE_NAME = 'transcription';
+export { METRICS_NAMESPACE, SERVICE_NAME };
 
 export interface TranscriptionMonitoringProps {
   stateMachine: StateMachine;
@@ -141,7 +141,7 @@ export class TranscriptionMonitoring extends Construct {
       usingMetrics: Object.fromEntries(
         props.providerSteps.map((step, i) => [
           `p${i}`,
-          stepMetric('ProviderErrors', step, 'Sum', Duration.minutes(10)),
+          stepMetric(METRIC_NAMES.providerErrors, step, 'Sum', Duration.minutes(10)),
         ]),
       ),
       label: 'Provider errors',
@@ -189,27 +189,27 @@ export class TranscriptionMonitoring extends Construct {
       new GraphWidget({
         title: 'Steps succeeded',
         width: 8,
-        left: steps.map((step) => stepMetric('StepSucceeded', step, 'Sum')),
+        left: steps.map((step) => stepMetric(METRIC_NAMES.stepSucceeded, step, 'Sum')),
       }),
       new GraphWidget({
         title: 'Steps failed',
         width: 8,
-        left: steps.map((step) => stepMetric('StepFailed', step, 'Sum')),
+        left: steps.map((step) => stepMetric(METRIC_NAMES.stepFailed, step, 'Sum')),
       }),
       new GraphWidget({
         title: 'Step duration p90 (ms)',
         width: 8,
-        left: steps.map((step) => stepMetric('StepDuration', step, 'p90')),
+        left: steps.map((step) => stepMetric(METRIC_NAMES.stepDuration, step, 'p90')),
       }),
     );
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Provider errors',
         width: 8,
-        left: props.providerSteps.map((step) => stepMetric('ProviderErrors', step, 'Sum')),
+        left: props.providerSteps.map((step) => stepMetric(METRIC_NAMES.providerErrors, step, 'Sum')),
         // A transcript that could not be deleted at AssemblyAI: the result is stored, a copy remains there.
         right: [
-          stepMetric('ProviderDeleteFailed', 'persist-result', 'Sum').with({
+          stepMetric(METRIC_NAMES.providerDeleteFailed, 'persist-result', 'Sum').with({
             label: 'transcript not deleted',
           }),
         ],
@@ -217,12 +217,12 @@ export class TranscriptionMonitoring extends Construct {
       new GraphWidget({
         title: 'Audio transcribed (seconds)',
         width: 8,
-        left: [searchMetric('AudioSeconds', 'Sum')],
+        left: [searchMetric(METRIC_NAMES.audioSeconds, 'Sum')],
       }),
       new GraphWidget({
         title: 'Segments produced',
         width: 8,
-        left: [searchMetric('Segments', 'Sum')],
+        left: [searchMetric(METRIC_NAMES.segments, 'Sum')],
       }),
     );
     this.dashboard.addWidgets(

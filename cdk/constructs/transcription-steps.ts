@@ -6,6 +6,7 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { StepName } from '../../lambdas/shared/telemetry-names.js';
 import type { DeploymentConfig } from '../config.js';
 import { ASSEMBLYAI_BASE_URLS } from '../config.js';
 import { namePrefix, pascalCase } from '../naming.js';
@@ -18,13 +19,7 @@ import {
   type TranscriptionStorage,
 } from './transcription-storage.js';
 
-export type StepName =
-  | 'validate-audio'
-  | 'submit-transcription'
-  | 'check-transcript'
-  | 'format-segments'
-  | 'persist-result'
-  | 'record-failure';
+export type { StepName };
 
 type PrefixName = 'input' | 'results' | 'work';
 
@@ -107,7 +102,8 @@ export const WORKFLOW_STEPS: readonly StepSpec[] = [
     placeholder: 'RecordFailureFunctionArn',
     memorySize: 256,
     timeout: Duration.seconds(25),
-    objects: { work: ['read', 'delete'], results: ['write'] },
+    // Leaves the work objects of a failed execution in place (a redrive may need them; they expire in a day).
+    objects: { results: ['write'] },
     listBucket: false,
     readsApiKey: false,
   },

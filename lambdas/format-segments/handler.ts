@@ -3,6 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createS3Client } from '../shared/clients.js';
 import { loadConfig } from '../shared/config.js';
 import { createStepTools, defineStep, stateCorrelation } from '../shared/observability.js';
+import { METRIC_NAMES } from '../shared/telemetry-names.js';
 import type { SubmittedState } from '../shared/workflow-state.js';
 import { formatSegments } from './format-segments.js';
 
@@ -12,6 +13,6 @@ const s3 = createS3Client(tools.tracer);
 
 export const handler = defineStep(tools, stateCorrelation, async (state: SubmittedState, { metrics }) => {
   const ref = await formatSegments(state, { s3, config });
-  metrics.addMetric('Segments', MetricUnit.Count, ref.total_segments);
+  metrics.addMetric(METRIC_NAMES.segments, MetricUnit.Count, ref.total_segments);
   return ref;
 });

@@ -3,6 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createProvider, createS3Client } from '../shared/clients.js';
 import { loadConfig } from '../shared/config.js';
 import { createStepTools, defineStep, stateCorrelation } from '../shared/observability.js';
+import { METRIC_NAMES } from '../shared/telemetry-names.js';
 import type { FormattedState } from '../shared/workflow-state.js';
 import { persistResult } from './persist-result.js';
 
@@ -17,7 +18,7 @@ export const handler = defineStep(
   async (state: FormattedState, { logger, metrics }) => {
     const persisted = await persistResult(state, { s3, provider, config, logger });
     if (!persisted.provider_copy_deleted && config.assemblyai.deleteAfterPersist) {
-      metrics.addMetric('ProviderDeleteFailed', MetricUnit.Count, 1);
+      metrics.addMetric(METRIC_NAMES.providerDeleteFailed, MetricUnit.Count, 1);
     }
     return persisted;
   },

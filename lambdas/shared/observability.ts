@@ -13,16 +13,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { TranscriptionError } from './errors.js';
 
-export const SERVICE_NAME = 'transcription';
-export const METRICS_NAMESPACE = 'Transcription';
-
-export type StepName =
-  | 'validate-audio'
-  | 'submit-transcription'
-  | 'check-transcript'
-  | 'format-segments'
-  | 'persist-result'
-  | 'record-failure';
+import { METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME, type StepName } from './telemetry-names.js';
 
 export interface StepTools {
   logger: Logger;
@@ -83,13 +74,13 @@ export function defineStep<Event, Result>(
     if (keys.file_id) tracer.putAnnotation('file_id', String(keys.file_id));
     try {
       const result = await run(event, tools);
-      metrics.addMetric('StepSucceeded', MetricUnit.Count, 1);
+      metrics.addMetric(METRIC_NAMES.stepSucceeded, MetricUnit.Count, 1);
       logger.info('Step succeeded');
       return result;
     } catch (error) {
       const type = error instanceof Error ? error.name : 'Error';
-      metrics.addMetric('StepFailed', MetricUnit.Count, 1);
-      if (PROVIDER_ERRORS.has(type)) metrics.addMetric('ProviderErrors', MetricUnit.Count, 1);
+      metrics.addMetric(METRIC_NAMES.stepFailed, MetricUnit.Count, 1);
+      if (PROVIDER_ERRORS.has(type)) metrics.addMetric(METRIC_NAMES.providerErrors, MetricUnit.Count, 1);
       if (error instanceof TranscriptionError) {
         // Our own errors carry user-safe messages; log them without a stack to keep logs readable.
         logger.warn('Step failed', {
@@ -102,7 +93,7 @@ export function defineStep<Event, Result>(
       }
       throw error;
     } finally {
-      metrics.addMetric('StepDuration', MetricUnit.Milliseconds, performance.now() - started);
+      metrics.addMetric(METRIC_NAMES.stepDuration, MetricUnit.Milliseconds, performance.now() - started);
     }
   };
   return middy(step)

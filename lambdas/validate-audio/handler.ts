@@ -3,6 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createS3Client } from '../shared/clients.js';
 import { loadConfig } from '../shared/config.js';
 import { createStepTools, defineStep } from '../shared/observability.js';
+import { METRIC_NAMES } from '../shared/telemetry-names.js';
 import { type ValidateEvent, validateAudio } from './validate-audio.js';
 
 const tools = createStepTools('validate-audio');
@@ -24,7 +25,7 @@ export const handler = defineStep(tools, correlate, async (event: ValidateEvent,
       result_key: state.existing_result.key,
     });
   } else if (state.audio.duration_seconds !== null) {
-    metrics.addMetric('AudioSeconds', MetricUnit.Seconds, state.audio.duration_seconds);
+    metrics.addMetric(METRIC_NAMES.audioSeconds, MetricUnit.Seconds, state.audio.duration_seconds);
   }
   return state;
 });

@@ -1,0 +1,28 @@
+/**
+ * Names shared by the Lambdas that emit telemetry and the CDK stack that alarms and graphs on it:
+ * the Powertools service and metric namespace, the step names (the `step` dimension) and the
+ * metric names. Plain constants so the CDK app can import them without loading Powertools.
+ */
+export const SERVICE_NAME = 'transcription';
+export const METRICS_NAMESPACE = 'Transcription';
+
+export const STEP_NAMES = [
+  'validate-audio',
+  'submit-transcription',
+  'check-transcript',
+  'format-segments',
+  'persist-result',
+  'record-failure',
+] as const;
+
+export type StepName = (typeof STEP_NAMES)[number];
+
+export const METRIC_NAMES = {
+  stepSucceeded: 'StepSucceeded',
+  stepFailed: 'StepFailed',
+  stepDuration: 'StepDuration',
+  providerErrors: 'ProviderErrors',
+  providerDeleteFailed: 'ProviderDeleteFailed',
+  audioSeconds: 'AudioSeconds',
+  segments: 'Segments',
+} as const;
