@@ -85,11 +85,13 @@ export function failedStateOf(state: Record<string, unknown>): string {
   return STATE_NAMES.persist;
 }
 
-/** user_id and file_id from a validated request, or from the raw input when each is valid on its own. */
+/** user_id and file_id from the validated request, or from the raw input (`$.input`) when each is valid on its own. */
 export function resultOwner(
   state: Record<string, unknown>,
 ): { user_id: number; file_id: string } | undefined {
-  const source = (state.request ?? state) as Record<string, unknown>;
+  const raw = state.request ?? state.input;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const source = raw as Record<string, unknown>;
   const rawUser = source.user_id;
   const userId =
     typeof rawUser === 'number'

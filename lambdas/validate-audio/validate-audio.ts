@@ -3,6 +3,8 @@
  * empty or too large, and its bytes are audio (read from the header with a few ranged GETs, never
  * the whole file), with a duration inside the configured limits.
  */
+
+import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { makeChunkedTokenizerFromS3 } from '@tokenizer/s3';
 import { type IAudioMetadata, parseFromTokenizer } from 'music-metadata';
@@ -44,8 +46,13 @@ export interface ValidateDeps {
 /** One readable sentence listing every contract violation, e.g. `user_id must be a positive integer`. */
 function describeIssues(error: z.ZodError, input: Record<string, unknown>): string {
   const parts = error.issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys')
-      return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    if (issue.code === 'unrecognized_keys') {
+      // Field names are echoed to the user only when they look like field names (not URLs or text).
+      const names = issue.keys.filter((k) => /^[A-Za-z0-9_]{1,40}$/.test(k)).slice(0, 3);
+      return names.length === issue.keys.length
+        ? `unknown field(s) ${names.map((k) => `"${k}"`).join(', ')}`
+        : `${issue.keys.length} unknown field(s)`;
+    }
     const field = issue.path.join('.') || 'input';
     if (issue.path.length === 1 && !(String(issue.path[0]) in input)) return `${field} is required`;
     if (issue.code === 'invalid_type') return `${field} must be a ${issue.expected}`;
@@ -76,12 +83,24 @@ async function objectSize(s3: S3Client, bucket: string, key: string): Promise<nu
   }
 }
 
-/** Duration from the header; for MPEG without one, estimated from the bitrate (CBR) to avoid a full scan. */
+/**
+ * Duration from the header. MPEG without one (no Xing/VBRI frame) is estimated from the bitrate
+ * as CBR, to avoid a full scan; PCM containers always state their length, so one that does not
+ * has no samples.
+ */
 function durationOf(metadata: IAudioMetadata, sizeBytes: number): number | null {
-  const { duration, bitrate } = metadata.format;
+  const { duration, bitrate, container } = metadata.format;
   if (duration !== undefined && Number.isFinite(duration)) return duration;
-  if (bitrate && bitrate > 0) return (sizeBytes * 8) / bitrate;
+  if (container === 'MPEG' && bitrate && bitrate > 0) return (sizeBytes * 8) / bitrate;
+  if (container === 'WAVE' || container === 'AIFF') return 0;
   return null;
+}
+
+/** `1.4 s`, `3.5 min`, `2.0 h`: durations in messages for users. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${Number(seconds.toFixed(seconds < 10 ? 2 : 1))} s`;
+  if (seconds < 3600) return `${Number((seconds / 60).toFixed(1))} min`;
+  return `${Number((seconds / 3600).toFixed(1))} h`;
 }
 
 /** A voice message's last Ogg page is a few KB; the largest possible one is 65,307 bytes. */
@@ -134,9 +153,25 @@ async function oggDuration(
   return null;
 }
 
+/**
+ * @tokenizer/s3 learns the object's size from a ranged GET whose body it never reads, so that
+ * response pins a pooled socket until the server drops it: with the pool full (50 concurrent
+ * validations on a warm Lambda) every validation stalls for seconds. Reading each ranged body
+ * into memory (a few KB each) returns the socket at once.
+ */
+function bufferingClient(s3: S3Client): Parameters<typeof makeChunkedTokenizerFromS3>[0] {
+  return {
+    async send(command: GetObjectCommand, options?: { abortSignal?: AbortSignal }) {
+      const response = await s3.send(command, options);
+      const bytes = await response.Body?.transformToByteArray();
+      return { ...response, Body: Readable.from(bytes ? [Buffer.from(bytes)] : []) };
+    },
+  };
+}
+
 async function readHeader(s3: S3Client, bucket: string, key: string): Promise<IAudioMetadata> {
   try {
-    const tokenizer = await makeChunkedTokenizerFromS3(s3, { Bucket: bucket, Key: key });
+    const tokenizer = await makeChunkedTokenizerFromS3(bufferingClient(s3), { Bucket: bucket, Key: key });
     return await parseFromTokenizer(tokenizer, { duration: false, skipCovers: true, skipPostHeaders: true });
   } catch (error) {
     const name = (error as Error)?.name ?? '';
@@ -176,12 +211,12 @@ export async function inspectAudio(
   if (duration !== null && duration <= 0) throw new AudioEmpty('The audio file contains no sound');
   if (duration !== null && duration < config.minAudioSeconds) {
     throw new AudioTooShort(
-      `The audio is ${duration.toFixed(2)} s long; the minimum is ${config.minAudioSeconds} s`,
+      `The audio is ${formatDuration(duration)} long; the minimum is ${formatDuration(config.minAudioSeconds)}`,
     );
   }
   if (duration !== null && duration > config.maxAudioSeconds) {
     throw new AudioTooLong(
-      `The audio is ${(duration / 60).toFixed(1)} minutes long; the limit is ${(config.maxAudioSeconds / 60).toFixed(0)} minutes`,
+      `The audio is ${formatDuration(duration)} long; the limit is ${formatDuration(config.maxAudioSeconds)}`,
     );
   }
   return {

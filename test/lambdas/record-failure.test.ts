@@ -152,7 +152,7 @@ describe('resultOwner', () => {
     ['a validated request', { request: REQUEST }, { user_id: 123, file_id: 'abc-123' }],
     [
       'raw input with a digit-string user_id',
-      { user_id: '42', file_id: 'f1' },
+      { input: { user_id: '42', file_id: 'f1' } },
       { user_id: 42, file_id: 'f1' },
     ],
   ])('takes the owner from %s', (_label, state, expected) => {
@@ -164,12 +164,13 @@ describe('resultOwner', () => {
   });
 
   it.each([
-    ['a file_id with a path', { user_id: 42, file_id: '../../etc' }],
-    ['a user_id of 0', { user_id: 0, file_id: 'f1' }],
-    ['a fractional user_id', { user_id: 1.5, file_id: 'f1' }],
-    ['a user_id beyond the safe range', { user_id: 2 ** 60, file_id: 'f1' }],
-    ['a user_id string with a letter', { user_id: '12a', file_id: 'f1' }],
-    ['no ids at all', { s3_key: 'transcription/x.ogg' }],
+    ['a file_id with a path', { input: { user_id: 42, file_id: '../../etc' } }],
+    ['a user_id of 0', { input: { user_id: 0, file_id: 'f1' } }],
+    ['a fractional user_id', { input: { user_id: 1.5, file_id: 'f1' } }],
+    ['a user_id beyond the safe range', { input: { user_id: 2 ** 60, file_id: 'f1' } }],
+    ['a user_id string with a letter', { input: { user_id: '12a', file_id: 'f1' } }],
+    ['no ids at all', { input: { s3_key: 'transcription/x.ogg' } }],
+    ['an input that is not an object', { input: ['transcription/x.ogg', 42, 'f1'] }],
   ])('finds no owner in input with %s', (_label, state) => {
     // Act
     const owner = resultOwner(state as Record<string, unknown>);
@@ -231,10 +232,7 @@ describe('recordFailure', () => {
     // Arrange
     const execution = newExecution(STARTED);
     const state = {
-      s3_key: 'transcription/55/x.txt',
-      user_id: '55',
-      file_id: 'raw-input',
-      bucket: TEST_BUCKET,
+      input: { s3_key: 'transcription/55/x.txt', user_id: '55', file_id: 'raw-input', bucket: TEST_BUCKET },
       failure: { Error: 'UnsupportedAudioFormat', Cause: 'The file is not audio' },
     };
 
@@ -277,10 +275,12 @@ describe('recordFailure', () => {
     const execution = newExecution(STARTED);
     const custom = testConfig({ RESULTS_PREFIX: 'bot/results/' });
     const state = {
-      s3_key: 'results/999/hijack.json',
-      bucket: 'someone-elses-bucket',
-      user_id: 321,
-      file_id: 'elsewhere',
+      input: {
+        s3_key: 'results/999/hijack.json',
+        bucket: 'someone-elses-bucket',
+        user_id: 321,
+        file_id: 'elsewhere',
+      },
       failure: {
         Error: 'InvalidInput',
         Cause: 'Invalid input: bucket is not the bucket this workflow serves',

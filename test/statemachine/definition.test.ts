@@ -44,7 +44,8 @@ describe('statemachine/transcription.asl.json', () => {
   });
 
   it('has the five steps, the poll loop and the failure path, in order', () => {
-    expect(definition.StartAt).toBe('Validate audio');
+    expect(definition.StartAt).toBe('Receive request');
+    expect(definition.States['Receive request']?.Next).toBe('Validate audio');
     expect(definition.States['Validate audio']?.Next).toBe('Already transcribed?');
     expect(definition.States['Already transcribed?']?.Choices?.map((c) => c.Next)).toEqual(['Transcribed']);
     expect(definition.States['Already transcribed?']?.Default).toBe('Submit to AssemblyAI');

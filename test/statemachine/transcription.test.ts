@@ -11,6 +11,7 @@ const SAMPLE = new URL('../../local/sample/sample.ogg', import.meta.url);
 const HELLO_OGG = new URL('../fixtures/audio/hello.ogg', import.meta.url);
 
 const HAPPY_PATH = [
+  'Receive request',
   'Validate audio',
   'Already transcribed?',
   'Submit to AssemblyAI',
@@ -111,7 +112,12 @@ describe('the transcription state machine', () => {
 
     expect(first.status).toBe('SUCCEEDED');
     expect(repeated.status).toBe('SUCCEEDED');
-    expect(repeated.statesEntered).toEqual(['Validate audio', 'Already transcribed?', 'Transcribed']);
+    expect(repeated.statesEntered).toEqual([
+      'Receive request',
+      'Validate audio',
+      'Already transcribed?',
+      'Transcribed',
+    ]);
     expect(afterRepeat).toBe(submissions);
     const result = await harness.readResult(42, input.file_id);
     expect(forced.status).toBe('SUCCEEDED');
@@ -278,7 +284,7 @@ describe('the transcription state machine', () => {
 
       expect(outcome.status).toBe('FAILED');
       expect(outcome.error).toBe(errorType);
-      expect(outcome.statesEntered).toEqual(['Validate audio', ...FAILURE]);
+      expect(outcome.statesEntered).toEqual(['Receive request', 'Validate audio', ...FAILURE]);
       const result = await harness.readResult(42, input.file_id);
       expect(result).toMatchObject({
         status: 'failed',
