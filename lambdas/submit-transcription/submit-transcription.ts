@@ -41,6 +41,17 @@ interface SubmissionRecord {
 /** Allowance for clock skew between Lambda and AssemblyAI when matching a job to the marker. */
 const CLOCK_SKEW_MS = 5_000;
 
+/**
+ * How long AssemblyAI may take to start downloading: until the poll deadline (a job still queued
+ * then is abandoned anyway), capped by PRESIGNED_URL_TTL_SECONDS. A 10 s voice message gets
+ * about 15 minutes, not the cap.
+ */
+export function presignedUrlLifetime(state: ValidatedState, config: WorkflowConfig, now: Date): number {
+  const deadline = pollDeadline(now, state.audio.duration_seconds, config.poll);
+  const untilDeadline = Math.ceil((deadline.getTime() - now.getTime()) / 1000);
+  return Math.max(1, Math.min(config.presignedUrlTtlSeconds, untilDeadline));
+}
+
 export async function submitTranscription(state: ValidatedState, deps: SubmitDeps): Promise<TranscriptJob> {
   const { s3, provider, config } = deps;
   const now = deps.now ?? (() => new Date());
@@ -65,7 +76,7 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
       const audioUrl = await getSignedUrl(
         s3,
         new GetObjectCommand({ Bucket: config.bucket, Key: state.request.s3_key }),
-        { expiresIn: config.presignedUrlTtlSeconds },
+        { expiresIn: presignedUrlLifetime(state, config, now()) },
       );
       job = await provider.submit({
         audioUrl,

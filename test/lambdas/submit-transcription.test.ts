@@ -4,8 +4,12 @@ import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createAssemblyAIProvider, type TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
+import { loadConfig } from '../../lambdas/shared/config.js';
 import type { ValidatedState } from '../../lambdas/shared/workflow-state.js';
-import { submitTranscription } from '../../lambdas/submit-transcription/submit-transcription.js';
+import {
+  presignedUrlLifetime,
+  submitTranscription,
+} from '../../lambdas/submit-transcription/submit-transcription.js';
 import { type AssemblyAIEmulator, startEmulator } from '../../local/assemblyai-emulator/emulator.js';
 import {
   AUDIO_DIR,
@@ -213,5 +217,20 @@ describe('submitTranscription', () => {
     expect(error.name).toBe('StorageUnavailable');
     expect(emulator.stats().submissions).toBe(0);
     s3Mock.restore();
+  });
+});
+
+describe('presignedUrlLifetime', () => {
+  const config = loadConfig({ TRANSCRIPTION_BUCKET: 'b' });
+  const now = new Date('2026-03-01T10:00:00Z');
+  const withDuration = (duration_seconds: number | null) =>
+    ({ audio: { duration_seconds } }) as unknown as ValidatedState;
+
+  it('lasts until the poll deadline for a short voice message (900 s + 0.5 s per audio second)', () => {
+    expect(presignedUrlLifetime(withDuration(10), config, now)).toBe(905);
+  });
+
+  it('is capped by PRESIGNED_URL_TTL_SECONDS for long audio', () => {
+    expect(presignedUrlLifetime(withDuration(36_000), config, now)).toBe(3600);
   });
 });

@@ -15,6 +15,7 @@ import {
 import type { TranscriptionResult } from '../../lambdas/shared/contracts.js';
 import { type AssemblyAIEmulator, startEmulator } from '../../local/assemblyai-emulator/emulator.js';
 import { type EmbeddedS3, startEmbeddedS3 } from '../../local/embedded-s3.js';
+import { type S3FaultProxy, startS3FaultProxy } from '../../local/s3-fault-proxy.js';
 import {
   type LambdaHandlers,
   LocalWorkflow,
@@ -26,6 +27,8 @@ export const TEST_BUCKET = 'wisevoice-transcription-test';
 
 export interface Harness {
   s3: EmbeddedS3;
+  /** Between the handlers and the embedded S3: inject S3 errors here. */
+  s3Faults: S3FaultProxy;
   emulator: AssemblyAIEmulator;
   handlers: LambdaHandlers;
   /** A workflow whose handlers can be wrapped per test (fault injection around a real handler). */
@@ -42,8 +45,10 @@ export interface Harness {
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const directory = await mkdtemp(join(tmpdir(), 'transcription-s3-'));
   const s3 = await startEmbeddedS3({ directory, bucket: TEST_BUCKET });
+  const s3Faults = await startS3FaultProxy(s3.endpoint);
   const emulator = await startEmulator({ processingDelayMs: 20 });
   Object.assign(process.env, s3.env, {
+    AWS_ENDPOINT_URL_S3: s3Faults.url,
     TRANSCRIPTION_BUCKET: TEST_BUCKET,
     ASSEMBLYAI_BASE_URL: emulator.url,
     ASSEMBLYAI_API_KEY: emulator.apiKey,
@@ -66,6 +71,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
 
   return {
     s3,
+    s3Faults,
     emulator,
     handlers,
     workflow: (overrides = {}) => new LocalWorkflow({ ...handlers, ...overrides } as LambdaHandlers),
@@ -89,6 +95,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     runOptions: (extra = {}) => ({ waitMs: 0, retryIntervalMs: 0, ...extra }),
     async close() {
       await emulator.close();
+      await s3Faults.close();
       await s3.close();
       await rm(directory, { recursive: true, force: true });
     },

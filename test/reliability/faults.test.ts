@@ -1,0 +1,174 @@
+/**
+ * Faults injected into AssemblyAI (the emulator's fault modes) and S3 (a fault proxy in front of
+ * the embedded S3) while the real definition runs: a transient fault must be survived, a lasting
+ * one must end with the right error type, and whatever happens the audio is submitted to
+ * AssemblyAI exactly once per execution.
+ */
+import { readFile } from 'node:fs/promises';
+import { type Harness, startHarness, TEST_BUCKET } from '../support/harness.js';
+
+const SAMPLE = new URL('../../local/sample/sample.ogg', import.meta.url);
+const TINY = new URL('../fixtures/audio/tiny.ogg', import.meta.url);
+
+let harness: Harness;
+let sample: Buffer;
+let counter = 0;
+
+async function upload(body: Buffer) {
+  counter += 1;
+  const input = {
+    s3_key: `transcription/77/fault-${counter}.ogg`,
+    user_id: 77,
+    file_id: `fault-${counter}`,
+    bucket: TEST_BUCKET,
+  };
+  await harness.upload(input.s3_key, body);
+  return input;
+}
+
+/** Transcripts AssemblyAI created for this input's audio. */
+const submissionsFor = (input: { s3_key: string }) =>
+  harness.emulator.stats().transcripts.filter((t) => t.audioPath.endsWith(`/${input.s3_key}`)).length;
+
+beforeAll(async () => {
+  // The emulator fails audio under 0.2 s; the workflow's own floor is lowered to let it reach the provider.
+  harness = await startHarness({ MIN_AUDIO_SECONDS: '0.05', ASSEMBLYAI_TIMEOUT_MS: '300' });
+  sample = await readFile(SAMPLE);
+});
+
+afterAll(async () => {
+  await harness.close();
+});
+
+beforeEach(() => {
+  harness.emulator.clearFaults();
+  harness.s3Faults.clear();
+});
+
+describe('faults at AssemblyAI', () => {
+  it('survives a 429 storm with Retry-After on every endpoint, submitting once', async () => {
+    const input = await upload(sample);
+    harness.emulator.injectFault({ kind: 'rate-limit', retryAfterSeconds: 2, times: 4 });
+
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(Object.values(outcome.retries).reduce((a, b) => a + b, 0)).toBe(4);
+    expect(submissionsFor(input)).toBe(1);
+  });
+
+  it.each([500, 502, 503] as const)('survives a burst of %i answers', async (status) => {
+    const input = await upload(sample);
+    harness.emulator.injectFault({ kind: 'server-error', status, times: 3 });
+
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(harness.emulator.stats().faults['server-error']).toBeGreaterThanOrEqual(3);
+    expect(submissionsFor(input)).toBe(1);
+  });
+
+  it('survives connections dropped mid-response while checking status', async () => {
+    const input = await upload(sample);
+    harness.emulator.injectFault({ kind: 'drop-connection', on: 'get', times: 2 });
+
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.retries['Check transcript status']).toBe(2);
+    expect(submissionsFor(input)).toBe(1);
+  });
+
+  it('survives a submission answered after the client timeout, without a second job', async () => {
+    const input = await upload(sample);
+    // The emulator creates the job, then answers after 600 ms; the client gives up at 300 ms.
+    harness.emulator.injectFault({ kind: 'slow', delayMs: 600, on: 'submit', times: 1 });
+
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.retries['Submit to AssemblyAI']).toBeGreaterThanOrEqual(1);
+    expect(submissionsFor(input)).toBe(1);
+  });
+
+  it('fails with ProviderUnavailable, not forever, when AssemblyAI stays down', async () => {
+    const input = await upload(sample);
+    harness.emulator.injectFault({ kind: 'server-error', status: 503, on: 'get' });
+
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('ProviderUnavailable');
+    expect(outcome.retries['Check transcript status']).toBe(5);
+    expect(await harness.readResult(77, input.file_id)).toMatchObject({
+      error: { type: 'ProviderUnavailable' },
+    });
+    expect(submissionsFor(input)).toBe(1);
+  });
+
+  it('tells a provider-side "Server error" (TranscriptionFailed) from an audio error (AudioTooShort)', async () => {
+    const serverError = await upload(sample);
+    const tooShort = await upload(await readFile(TINY));
+    harness.emulator.injectFault({
+      kind: 'transcript-error',
+      message: 'Server error, developers have been alerted.',
+      times: 1,
+    });
+
+    const first = await harness.workflow().run(serverError, harness.runOptions());
+    const second = await harness.workflow().run(tooShort, harness.runOptions());
+
+    expect([first.error, second.error]).toEqual(['TranscriptionFailed', 'AudioTooShort']);
+    expect(first.statesEntered).toContain('AssemblyAI reported an error');
+    expect(second.statesEntered).toContain('AssemblyAI reported an error');
+    expect(await harness.readResult(77, tooShort.file_id)).toMatchObject({
+      error: { type: 'AudioTooShort' },
+    });
+  });
+});
+
+describe('faults at S3', () => {
+  it('survives a SlowDown storm on the result write (SDK retries, then the state machine retries)', async () => {
+    const input = await upload(sample);
+    harness.s3Faults.inject({ method: 'PUT', path: /\/results\//, status: 503, code: 'SlowDown', times: 5 });
+
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(harness.s3Faults.faulted().SlowDown).toBe(5);
+    expect(outcome.retries['Persist result']).toBeGreaterThanOrEqual(1);
+    expect((await harness.readResult(77, input.file_id))?.status).toBe('completed');
+    expect(submissionsFor(input)).toBe(1);
+  });
+
+  it('does not submit twice when recording the job id fails after AssemblyAI accepted it', async () => {
+    const input = await upload(sample);
+    // The marker write before the call passes; the record write after it fails through the SDK's retries.
+    harness.s3Faults.inject({
+      method: 'PUT',
+      path: /submission\.json$/,
+      after: 1,
+      status: 500,
+      code: 'InternalError',
+      times: 3,
+    });
+
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.retries['Submit to AssemblyAI']).toBe(1);
+    expect(submissionsFor(input)).toBe(1);
+  });
+
+  it('fails with StorageUnavailable when S3 refuses every result write, leaving no result object', async () => {
+    const input = await upload(sample);
+    harness.s3Faults.inject({ method: 'PUT', path: /\/results\//, status: 500, code: 'InternalError' });
+
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('StorageUnavailable');
+    expect(outcome.statesEntered.slice(-2)).toEqual(['Record failure', 'Transcription failed']);
+    expect(await harness.readResult(77, input.file_id)).toBeUndefined();
+  });
+});
