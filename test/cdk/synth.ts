@@ -10,6 +10,7 @@ import { flattenReference } from '../../cdk/nag.js';
 import { PROJECT_ROOT } from '../../cdk/paths.js';
 import { configureApp } from '../../cdk/transcription-app.js';
 import type { TranscriptionStack } from '../../cdk/transcription-stack.js';
+import { STEP_NAMES } from '../../lambdas/shared/telemetry-names.js';
 
 export interface Violation {
   ruleName: string;
@@ -110,14 +111,7 @@ export function logicalId(
 }
 
 /** The six steps of the ASL file, in workflow order. */
-export const STEPS = [
-  'validate-audio',
-  'submit-transcription',
-  'check-transcript',
-  'format-segments',
-  'persist-result',
-  'record-failure',
-] as const;
+export const STEPS = STEP_NAMES;
 
 /** `AWS::Lambda::Function` resources keyed by their step (the function name ends with it). */
 export function functionsByStep(json: CfnTemplate): Record<string, { id: string; resource: CfnResource }> {

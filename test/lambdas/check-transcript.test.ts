@@ -2,13 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkTranscript } from '../../lambdas/check-transcript/check-transcript.js';
-import {
-  createAssemblyAIProvider,
-  type ProviderTranscript,
-  type TranscriptionProvider,
-} from '../../lambdas/shared/assemblyai.js';
+import type { ProviderTranscript, TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
 import { submitTranscription } from '../../lambdas/submit-transcription/submit-transcription.js';
-import { type AssemblyAIEmulator, startEmulator } from '../../local/assemblyai-emulator/emulator.js';
+import type { AssemblyAIEmulator } from '../../local/assemblyai-emulator/emulator.js';
 import {
   AUDIO_DIR,
   assemblyaiFixture,
@@ -16,6 +12,7 @@ import {
   newExecution,
   REQUEST,
   rejectionOf,
+  startEmulatedProvider,
   startTestS3,
   submittedState,
   type TestS3,
@@ -185,13 +182,7 @@ describe('checkTranscript against the emulator', () => {
   let provider: TranscriptionProvider;
 
   beforeEach(async () => {
-    emulator = await startEmulator({ processingDelayMs: 20 });
-    provider = createAssemblyAIProvider({
-      apiKey: async () => emulator.apiKey,
-      baseUrl: emulator.url,
-      speechModels: config.assemblyai.speechModels,
-      timeoutMs: 2_000,
-    });
+    ({ emulator, provider } = await startEmulatedProvider(config));
   });
 
   afterEach(async () => {

@@ -1,13 +1,14 @@
 /** "Persist result": the completed result where the bot reads it, and every other copy removed. */
 import { persistResult } from '../../lambdas/persist-result/persist-result.js';
-import { createAssemblyAIProvider, type TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
+import type { TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
 import type { CompletedResult } from '../../lambdas/shared/contracts.js';
 import type { FormattedState, SegmentsDocument } from '../../lambdas/shared/workflow-state.js';
-import { type AssemblyAIEmulator, startEmulator } from '../../local/assemblyai-emulator/emulator.js';
+import type { AssemblyAIEmulator } from '../../local/assemblyai-emulator/emulator.js';
 import {
   newExecution,
   REQUEST,
   rejectionOf,
+  startEmulatedProvider,
   startTestS3,
   submittedState,
   type TestS3,
@@ -54,13 +55,7 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  emulator = await startEmulator({ processingDelayMs: 20 });
-  provider = createAssemblyAIProvider({
-    apiKey: async () => emulator.apiKey,
-    baseUrl: emulator.url,
-    speechModels: config.assemblyai.speechModels,
-    timeoutMs: 2_000,
-  });
+  ({ emulator, provider } = await startEmulatedProvider(config));
 });
 
 afterEach(async () => {

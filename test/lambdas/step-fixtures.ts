@@ -14,9 +14,11 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { createAssemblyAIProvider, type TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
 import { loadConfig, type WorkflowConfig } from '../../lambdas/shared/config.js';
 import type { TranscriptionRequest } from '../../lambdas/shared/contracts.js';
 import type { AudioInfo, ExecutionRef, SubmittedState } from '../../lambdas/shared/workflow-state.js';
+import { type AssemblyAIEmulator, startEmulator } from '../../local/assemblyai-emulator/emulator.js';
 import { type EmbeddedS3, startEmbeddedS3 } from '../../local/embedded-s3.js';
 
 export const TEST_BUCKET = 'wisevoice-transcription-test';
@@ -144,3 +146,17 @@ export function submittedState(
 }
 
 export const byteLength = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+/** A fresh AssemblyAI emulator (fast jobs) and the real provider module pointed at it. */
+export async function startEmulatedProvider(
+  config: WorkflowConfig,
+): Promise<{ emulator: AssemblyAIEmulator; provider: TranscriptionProvider }> {
+  const emulator = await startEmulator({ processingDelayMs: 20 });
+  const provider = createAssemblyAIProvider({
+    apiKey: async () => emulator.apiKey,
+    baseUrl: emulator.url,
+    speechModels: config.assemblyai.speechModels,
+    timeoutMs: 2_000,
+  });
+  return { emulator, provider };
+}

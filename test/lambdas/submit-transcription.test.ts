@@ -3,20 +3,21 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createAssemblyAIProvider, type TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
+import type { TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
 import { loadConfig } from '../../lambdas/shared/config.js';
 import type { ValidatedState } from '../../lambdas/shared/workflow-state.js';
 import {
   presignedUrlLifetime,
   submitTranscription,
 } from '../../lambdas/submit-transcription/submit-transcription.js';
-import { type AssemblyAIEmulator, startEmulator } from '../../local/assemblyai-emulator/emulator.js';
+import type { AssemblyAIEmulator } from '../../local/assemblyai-emulator/emulator.js';
 import {
   AUDIO_DIR,
   HELLO_OGG_AUDIO,
   newExecution,
   REQUEST,
   rejectionOf,
+  startEmulatedProvider,
   startTestS3,
   TEST_BUCKET,
   type TestS3,
@@ -43,13 +44,7 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  emulator = await startEmulator({ processingDelayMs: 20 });
-  provider = createAssemblyAIProvider({
-    apiKey: async () => emulator.apiKey,
-    baseUrl: emulator.url,
-    speechModels: config.assemblyai.speechModels,
-    timeoutMs: 2_000,
-  });
+  ({ emulator, provider } = await startEmulatedProvider(config));
 });
 
 afterEach(async () => {
