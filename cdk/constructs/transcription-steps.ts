@@ -102,9 +102,10 @@ export const WORKFLOW_STEPS: readonly StepSpec[] = [
     placeholder: 'RecordFailureFunctionArn',
     memorySize: 256,
     timeout: Duration.seconds(25),
-    // Leaves the work objects of a failed execution in place (a redrive may need them; they expire in a day).
-    objects: { results: ['write'] },
-    listBucket: false,
+    // Reads the result key first: a completed result is never replaced by a failure. Leaves the
+    // work objects of a failed execution in place (a redrive may need them; they expire in a day).
+    objects: { results: ['read', 'write'] },
+    listBucket: true,
     readsApiKey: false,
   },
 ];

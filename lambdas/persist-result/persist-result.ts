@@ -73,21 +73,27 @@ export async function persistResult(state: FormattedState, deps: PersistDeps): P
   }
   await putJson(s3, config.bucket, key, completedResult(state, document, now()), RESULT_CONTENT_TYPE);
 
+  // From here on the bot has its result: clean-up failures are logged (the provider one also
+  // counted by the handler), never turned into a failed execution.
   let providerCopyDeleted = false;
   if (config.assemblyai.deleteAfterPersist) {
     try {
       await provider.delete(state.transcript.id);
       providerCopyDeleted = true;
     } catch (error) {
-      // The bot has its result; a leftover copy at the provider is reported, not a failed transcription.
       deps.logger?.warn('Could not delete the transcript at AssemblyAI', {
         error_type: (error as Error).name,
       });
     }
   }
-  await deleteKeys(s3, config.bucket, [
-    workKey(config.workPrefix, state.execution, TRANSCRIPT_OBJECT),
-    state.segments.key,
-  ]);
+  try {
+    const left = await deleteKeys(s3, config.bucket, [
+      workKey(config.workPrefix, state.execution, TRANSCRIPT_OBJECT),
+      state.segments.key,
+    ]);
+    if (left.length > 0) deps.logger?.warn('Some intermediate objects were not deleted', { keys: left });
+  } catch (error) {
+    deps.logger?.warn('Could not delete the intermediate objects', { error_type: (error as Error).name });
+  }
   return { key, status: 'completed', provider_copy_deleted: providerCopyDeleted };
 }

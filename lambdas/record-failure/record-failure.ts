@@ -5,9 +5,15 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { WorkflowConfig } from '../shared/config.js';
-import { type FailedResult, FILE_ID_PATTERN, RESULT_CONTENT_TYPE, resultKey } from '../shared/contracts.js';
+import {
+  type FailedResult,
+  FILE_ID_PATTERN,
+  RESULT_CONTENT_TYPE,
+  resultKey,
+  type TranscriptionResult,
+} from '../shared/contracts.js';
 import { type ErrorType, isErrorType } from '../shared/errors.js';
-import { putJson } from '../shared/storage.js';
+import { getJsonIfExists, putJson } from '../shared/storage.js';
 import { processingTimeSeconds } from '../shared/timing.js';
 import type { ExecutionRef } from '../shared/workflow-state.js';
 
@@ -123,6 +129,17 @@ export async function recordFailure(
     };
   }
   const key = resultKey(config.resultsPrefix, owner.user_id, owner.file_id);
+  // A completed transcript is never replaced by a failure: not one from an earlier execution (a
+  // forced re-run whose audio has expired, a retry with a typo) nor one this execution wrote.
+  const existing = await getJsonIfExists<TranscriptionResult>(s3, config.bucket, key);
+  if (existing?.status === 'completed') {
+    return {
+      Error: error.type,
+      Cause: `${error.message} (the completed result already at this key was kept)`,
+      failed_state: failedState,
+      result_key: key,
+    };
+  }
   const result: FailedResult = {
     status: 'failed',
     file_id: owner.file_id,

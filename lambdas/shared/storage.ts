@@ -74,16 +74,18 @@ export async function putJson(
   return bytes.length;
 }
 
-export async function deleteKeys(s3: S3Client, bucket: string, keys: string[]): Promise<void> {
-  if (keys.length === 0) return;
+/** Deletes the keys; the ones S3 could not delete (reported per key with a 200) are returned. */
+export async function deleteKeys(s3: S3Client, bucket: string, keys: string[]): Promise<string[]> {
+  if (keys.length === 0) return [];
   try {
-    await s3.send(
+    const response = await s3.send(
       new DeleteObjectsCommand({
         Bucket: bucket,
         Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
       }),
     );
+    return (response.Errors ?? []).map((e) => e.Key ?? '?');
   } catch (error) {
-    classifyStorageError(error, 'delete');
+    return classifyStorageError(error, 'delete');
   }
 }

@@ -1,7 +1,7 @@
 /** "Record failure": any failure becomes a typed, user-safe failure result at the result key. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   describeFailure,
@@ -324,6 +324,7 @@ describe('recordFailure', () => {
       credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
     });
     const s3Mock = mockClient(failing);
+    s3Mock.on(GetObjectCommand).rejects(Object.assign(new Error('No such key'), { name: 'NoSuchKey' }));
     s3Mock.on(PutObjectCommand).rejects(Object.assign(new Error('Slow down'), { name: 'SlowDown' }));
     const execution = newExecution(STARTED);
 
@@ -338,5 +339,29 @@ describe('recordFailure', () => {
     // Assert
     expect(error.name).toBe('StorageUnavailable');
     s3Mock.restore();
+  });
+
+  it('never replaces a completed result with a failure', async () => {
+    // Arrange
+    const execution = newExecution(STARTED);
+    const key = `results/${REQUEST.user_id}/${REQUEST.file_id}.json`;
+    const completed = {
+      status: 'completed',
+      file_id: REQUEST.file_id,
+      user_id: REQUEST.user_id,
+      segments: [],
+    };
+    await s3.put(key, JSON.stringify(completed));
+
+    // Act
+    const recorded = await recordFailure(
+      { state: { input: REQUEST, failure: { Error: 'AudioNotFound', Cause: 'gone' } }, execution },
+      { s3: s3.client, config, now },
+    );
+
+    // Assert
+    expect(recorded.Error).toBe('AudioNotFound');
+    expect(recorded.Cause).toMatch(/completed result already at this key was kept/);
+    expect(JSON.parse((await s3.get(key))?.body ?? 'null')).toEqual(completed);
   });
 });

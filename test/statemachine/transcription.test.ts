@@ -4,6 +4,7 @@
  * every path leaves exactly one result object.
  */
 import { readFile } from 'node:fs/promises';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { ProviderRejected } from '../../lambdas/shared/errors.js';
 import { type Harness, startHarness, TEST_BUCKET } from '../support/harness.js';
 
@@ -123,6 +124,19 @@ describe('the transcription state machine', () => {
     expect(forced.status).toBe('SUCCEEDED');
     expect(harness.emulator.stats().submissions).toBe(submissions + 1);
     expect(result?.status === 'completed' && result.metadata.execution_arn).toBe(forced.executionArn);
+  });
+
+  it('keeps a completed result when a forced re-run fails (the audio has expired meanwhile)', async () => {
+    const input = await upload(sample);
+    const first = await harness.workflow().run(input, harness.runOptions());
+    await harness.s3.client.send(new DeleteObjectCommand({ Bucket: TEST_BUCKET, Key: input.s3_key }));
+
+    const forced = await harness.workflow().run({ ...input, force: true }, harness.runOptions());
+
+    expect(first.status).toBe('SUCCEEDED');
+    expect(forced.error).toBe('AudioNotFound');
+    const result = await harness.readResult(42, input.file_id);
+    expect(result?.status === 'completed' && result.metadata.execution_arn).toBe(first.executionArn);
   });
 
   it('transcribes again when the earlier result is a failure', async () => {

@@ -48,7 +48,11 @@ const EXPECTED: Record<(typeof STEPS)[number], string[]> = {
     's3:ListBucket <bucket.Arn>',
     'secretsmanager:GetSecretValue <secret>',
   ],
-  'record-failure': ['s3:PutObject <bucket.Arn>/results/*'],
+  'record-failure': [
+    's3:GetObject <bucket.Arn>/results/*',
+    's3:PutObject <bucket.Arn>/results/*',
+    's3:ListBucket <bucket.Arn>',
+  ],
 };
 
 function roleOf(json: CfnTemplate, step: string): string {
@@ -180,7 +184,7 @@ describe('IAM', () => {
         `kms:GenerateDataKey <key.Arn>${viaS3}`,
         `kms:Decrypt <key.Arn>${viaSecrets}`,
       ],
-      'record-failure': [`kms:GenerateDataKey <key.Arn>${viaS3}`],
+      'record-failure': [`kms:Decrypt <key.Arn>${viaS3}`, `kms:GenerateDataKey <key.Arn>${viaS3}`],
     };
 
     it.each(STEPS)('adds only the matching KMS actions, through S3 or Secrets Manager, for %s', (step) => {
