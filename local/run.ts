@@ -10,12 +10,18 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { FILE_ID_PATTERN, resultKey, type TranscriptionResult } from '../lambdas/shared/contracts.js';
+import {
+  DEFAULT_RESULTS_PREFIX,
+  FILE_ID_PATTERN,
+  MAX_SPEAKERS_EXPECTED,
+  resultKey,
+  type TranscriptionResult,
+} from '../lambdas/shared/contracts.js';
 import { startEmulator } from './assemblyai-emulator/emulator.js';
+import { SAMPLE_AUDIO_PATH } from './assemblyai-emulator/sample.js';
 import { startEmbeddedS3 } from './embedded-s3.js';
 import { type EventLog, LocalWorkflow, loadLambdaHandlers } from './workflow.js';
 
-const SAMPLE = new URL('./sample/sample.ogg', import.meta.url).pathname;
 const LOCAL_BUCKET = 'wisevoice-transcription-local';
 const USAGE =
   'Usage: npm start -- [audio-file] [--user-id N] [--file-id ID] [--language CODE] [--speakers N] [--json] [--verbose]';
@@ -25,8 +31,54 @@ const USAGE =
 const say = (line: string) => process.stderr.write(`${line}\n`);
 console.log = console.info = console.debug = console.warn = console.error;
 
+function usageError(message: string): never {
+  say(message);
+  say(USAGE);
+  process.exit(2);
+}
+
 function parseCli() {
-  const { values, positionals } = parseArgs({
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions();
+  } catch (error) {
+    usageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    say(USAGE);
+    process.exit(0);
+  }
+  if (positionals.length > 1) usageError('Give one audio file.');
+  if (!/^[1-9][0-9]{0,15}$/.test(values['user-id'])) usageError('--user-id must be a positive integer');
+  const speakers = values.speakers === undefined ? undefined : Number(values.speakers);
+  if (
+    speakers !== undefined &&
+    !(Number.isInteger(speakers) && speakers >= 1 && speakers <= MAX_SPEAKERS_EXPECTED)
+  ) {
+    usageError(`--speakers must be an integer from 1 to ${MAX_SPEAKERS_EXPECTED}`);
+  }
+  const file = resolve(positionals[0] ?? SAMPLE_AUDIO_PATH);
+  const derivedId =
+    basename(file, extname(file))
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .slice(0, 128) || 'audio';
+  const fileId = values['file-id'] ?? derivedId;
+  if (!FILE_ID_PATTERN.test(fileId))
+    usageError('--file-id must be 1-128 characters of A-Z, a-z, 0-9, "_" or "-"');
+  return {
+    file,
+    fileId,
+    userId: Number(values['user-id']),
+    language: values.language,
+    speakers,
+    json: values.json,
+    verbose: values.verbose,
+  };
+}
+
+function parseOptions() {
+  return parseArgs({
     allowPositionals: true,
     options: {
       'user-id': { type: 'string', default: '1' },
@@ -38,29 +90,6 @@ function parseCli() {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help || positionals.length > 1) {
-    say(USAGE);
-    process.exit(values.help ? 0 : 2);
-  }
-  const file = resolve(positionals[0] ?? SAMPLE);
-  const derivedId =
-    basename(file, extname(file))
-      .replace(/[^A-Za-z0-9_-]/g, '-')
-      .slice(0, 128) || 'audio';
-  const fileId = values['file-id'] ?? derivedId;
-  if (!FILE_ID_PATTERN.test(fileId)) {
-    say(`--file-id must be 1-128 characters of A-Z, a-z, 0-9, "_" or "-"`);
-    process.exit(2);
-  }
-  return {
-    file,
-    fileId,
-    userId: values['user-id'] as string,
-    language: values.language,
-    speakers: values.speakers === undefined ? undefined : Number(values.speakers),
-    json: values.json as boolean,
-    verbose: values.verbose as boolean,
-  };
 }
 
 export function timestamp(seconds: number): string {
@@ -164,11 +193,13 @@ async function main(): Promise<number> {
     const workflow = new LocalWorkflow(await loadLambdaHandlers());
     const input = {
       s3_key: key,
-      user_id: /^\d+$/.test(cli.userId) ? Number(cli.userId) : cli.userId,
+      user_id: cli.userId,
       file_id: cli.fileId,
-      bucket: bucket,
+      bucket,
       ...(cli.language && { language_code: cli.language }),
       ...(cli.speakers !== undefined && { speakers_expected: cli.speakers }),
+      // Each local run transcribes: .local/s3 keeps earlier results, and the same file name may be new audio.
+      force: true,
     };
     const started = Date.now();
     const outcome = await workflow.run(input, {
@@ -176,43 +207,37 @@ async function main(): Promise<number> {
       onEvent: progress(started, cli.verbose),
     });
 
-    const userId = Number(input.user_id);
-    const resultLocation = Number.isSafeInteger(userId)
-      ? resultKey('results/', userId, cli.fileId)
-      : undefined;
-    const result = resultLocation
-      ? await storage.client
-          .send(new GetObjectCommand({ Bucket: bucket, Key: resultLocation }))
-          .then(
-            async (r) =>
-              JSON.parse((await r.Body?.transformToString('utf-8')) ?? 'null') as TranscriptionResult,
-          )
-          .catch(() => undefined)
-      : undefined;
+    const location = resultKey(DEFAULT_RESULTS_PREFIX, cli.userId, cli.fileId);
+    const stored = await storage.client
+      .send(new GetObjectCommand({ Bucket: bucket, Key: location }))
+      .then(
+        async (r) => JSON.parse((await r.Body?.transformToString('utf-8')) ?? 'null') as TranscriptionResult,
+      )
+      .catch(() => undefined);
+    // Only this run's result counts: the key may hold an earlier run's (a completed result is
+    // never replaced by a failure).
+    const result = stored?.metadata.execution_arn === outcome.executionArn ? stored : undefined;
 
     if (cli.json) {
-      process.stdout.write(
-        `${JSON.stringify(result ?? { status: 'failed', error: { type: outcome.error, message: outcome.cause } }, null, 2)}\n`,
-      );
+      process.stdout.write(`${JSON.stringify(result ?? null, null, 2)}\n`);
     } else if (result?.status === 'completed') {
       say('');
-      for (const segment of result.segments)
+      for (const segment of result.segments) {
         process.stdout.write(`[${timestamp(segment.start)}] ${segment.speaker}: ${segment.text}\n`);
+      }
       if (result.segments.length === 0) process.stdout.write('(no speech)\n');
     }
     say('');
     if (outcome.status === 'SUCCEEDED') {
-      say(
-        `Completed in ${(outcome.durationMs / 1000).toFixed(1)} s: ${result?.status === 'completed' ? result.segments.length : 0} segment(s).`,
-      );
+      const segments = result?.status === 'completed' ? result.segments.length : 0;
+      say(`Completed in ${(outcome.durationMs / 1000).toFixed(1)} s: ${segments} segment(s).`);
     } else {
       say(`Failed: ${outcome.error}: ${outcome.cause}`);
     }
-    say(
-      resultLocation && result
-        ? `Result: s3://${bucket}/${resultLocation}${storage.directory ? ` (on disk: ${storage.directory}/${bucket}/${resultLocation}._S3rver_object)` : ''}`
-        : 'No result object was written (the input had no usable user_id/file_id).',
-    );
+    const onDisk = storage.directory
+      ? ` (on disk: ${storage.directory}/${bucket}/${location}._S3rver_object)`
+      : '';
+    say(result ? `Result: s3://${bucket}/${location}${onDisk}` : 'This run wrote no result object.');
     return outcome.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
     await emulator?.close();

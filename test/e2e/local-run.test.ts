@@ -40,6 +40,8 @@ const CASES = {
   misnamed: [audio('hello-ogg-named.mp3'), '--json'],
   text: [audio('not-audio.txt.mp3'), '--json'],
   empty: [audio('empty.mp3'), '--json'],
+  unknownOption: ['--foo'],
+  badSpeakers: ['--speakers', 'x'],
 } satisfies Record<string, string[]>;
 
 let cwd: string;
@@ -107,4 +109,14 @@ describe('npm start (local/run.ts)', () => {
     expect(run('empty').code).toBe(1);
     expect(json('empty')).toMatchObject({ status: 'failed', error: { type: 'AudioEmpty' } });
   });
+
+  it.each(['unknownOption', 'badSpeakers'] as const)(
+    'exits 2 with the usage on a usage error (%s)',
+    (name) => {
+      const { code, stderr, stdout } = run(name);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/Usage: npm start/);
+      expect(stdout).toBe('');
+    },
+  );
 });
