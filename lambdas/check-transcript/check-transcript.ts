@@ -8,7 +8,7 @@ import { classifyJobError, type TranscriptionProvider, toStoredTranscript } from
 import type { WorkflowConfig } from '../shared/config.js';
 import { TranscriptionTimedOut } from '../shared/errors.js';
 import { putJson } from '../shared/storage.js';
-import { nextWaitSeconds } from '../shared/wait-policy.js';
+import { nextWaitSeconds, plannedAudioSeconds } from '../shared/wait-policy.js';
 import {
   type SubmittedState,
   TRANSCRIPT_OBJECT,
@@ -53,7 +53,7 @@ export async function checkTranscript(state: SubmittedState, deps: CheckDeps): P
     ...checked,
     wait_seconds: nextWaitSeconds(
       {
-        audioSeconds: state.audio.duration_seconds,
+        audioSeconds: plannedAudioSeconds(state.audio, config.maxAudioSeconds),
         submittedAt: new Date(job.submitted_at),
         deadline,
         now: at,

@@ -19,12 +19,28 @@ export const MIN_WAIT_SECONDS = 2;
  * AssemblyAI usually returns a file in a fraction of its length; this is a deliberately
  * optimistic guess of when to look first, not a promise.
  */
-export function expectedTurnaroundSeconds(audioSeconds: number | null): number {
-  return 3 + 0.05 * (audioSeconds ?? 60);
+export function expectedTurnaroundSeconds(audioSeconds: number): number {
+  return 3 + 0.05 * audioSeconds;
 }
 
-export function pollDeadline(submittedAt: Date, audioSeconds: number | null, policy: WaitPolicy): Date {
-  const allowance = policy.deadlineBaseSeconds + policy.deadlinePerAudioSecond * (audioSeconds ?? 0);
+/** The lowest bitrate expected for speech (Opus voice runs at 8–32 kbit/s). */
+const MIN_SPEECH_BITS_PER_SECOND = 8_000;
+
+/**
+ * The audio length the policy plans with. When the header did not state it (e.g. a WEBM written
+ * as a stream, without a Duration), the size at the lowest speech bitrate is an upper bound,
+ * capped by the longest audio accepted: a long recording then still gets a long enough deadline.
+ */
+export function plannedAudioSeconds(
+  audio: { duration_seconds: number | null; size_bytes: number },
+  maxAudioSeconds: number,
+): number {
+  if (audio.duration_seconds !== null) return audio.duration_seconds;
+  return Math.min((audio.size_bytes * 8) / MIN_SPEECH_BITS_PER_SECOND, maxAudioSeconds);
+}
+
+export function pollDeadline(submittedAt: Date, audioSeconds: number, policy: WaitPolicy): Date {
+  const allowance = policy.deadlineBaseSeconds + policy.deadlinePerAudioSecond * audioSeconds;
   return new Date(submittedAt.getTime() + allowance * 1000);
 }
 
@@ -34,7 +50,7 @@ export function pollDeadline(submittedAt: Date, audioSeconds: number | null, pol
  * the deadline by more than the 1 s minimum, so the check after the deadline is the last one.
  */
 export function nextWaitSeconds(
-  args: { audioSeconds: number | null; submittedAt: Date; deadline: Date; now: Date },
+  args: { audioSeconds: number; submittedAt: Date; deadline: Date; now: Date },
   policy: WaitPolicy,
 ): number {
   const elapsed = (args.now.getTime() - args.submittedAt.getTime()) / 1000;

@@ -16,7 +16,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { TranscriptionProvider } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
 import { getJsonIfExists, putJson } from '../shared/storage.js';
-import { nextWaitSeconds, pollDeadline } from '../shared/wait-policy.js';
+import { nextWaitSeconds, plannedAudioSeconds, pollDeadline } from '../shared/wait-policy.js';
 import {
   SUBMISSION_RECORD,
   type TranscriptJob,
@@ -47,7 +47,7 @@ const CLOCK_SKEW_MS = 5_000;
  * about 15 minutes, not the cap.
  */
 export function presignedUrlLifetime(state: ValidatedState, config: WorkflowConfig, now: Date): number {
-  const deadline = pollDeadline(now, state.audio.duration_seconds, config.poll);
+  const deadline = pollDeadline(now, plannedAudioSeconds(state.audio, config.maxAudioSeconds), config.poll);
   const untilDeadline = Math.ceil((deadline.getTime() - now.getTime()) / 1000);
   return Math.max(1, Math.min(config.presignedUrlTtlSeconds, untilDeadline));
 }
@@ -89,16 +89,14 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
   }
 
   const submittedAt = new Date(record.submitted_at);
-  const deadline = pollDeadline(submittedAt, state.audio.duration_seconds, config.poll);
+  const audioSeconds = plannedAudioSeconds(state.audio, config.maxAudioSeconds);
+  const deadline = pollDeadline(submittedAt, audioSeconds, config.poll);
   return {
     id: record.transcript_id,
     status: 'queued',
     submitted_at: record.submitted_at,
     deadline_at: deadline.toISOString(),
     checks: 0,
-    wait_seconds: nextWaitSeconds(
-      { audioSeconds: state.audio.duration_seconds, submittedAt, deadline, now: now() },
-      config.poll,
-    ),
+    wait_seconds: nextWaitSeconds({ audioSeconds, submittedAt, deadline, now: now() }, config.poll),
   };
 }

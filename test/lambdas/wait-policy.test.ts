@@ -2,6 +2,7 @@
 import {
   MIN_WAIT_SECONDS,
   nextWaitSeconds,
+  plannedAudioSeconds,
   pollDeadline,
   type WaitPolicy,
 } from '../../lambdas/shared/wait-policy.js';
@@ -9,17 +10,17 @@ import { testConfig } from './step-fixtures.js';
 
 const policy: WaitPolicy = testConfig().poll;
 const SUBMITTED = new Date('2026-03-01T10:00:00.000Z');
-const DURATIONS = [null, 0.5, 5, 42, 600, 3_600, 10_800, 36_000];
+const DURATIONS = [0.5, 5, 42, 600, 3_600, 10_800, 36_000];
 
 const at = (seconds: number) => new Date(SUBMITTED.getTime() + seconds * 1000);
 
-function waitAt(audioSeconds: number | null, elapsedSeconds: number, p: WaitPolicy = policy): number {
+function waitAt(audioSeconds: number, elapsedSeconds: number, p: WaitPolicy = policy): number {
   const deadline = pollDeadline(SUBMITTED, audioSeconds, p);
   return nextWaitSeconds({ audioSeconds, submittedAt: SUBMITTED, deadline, now: at(elapsedSeconds) }, p);
 }
 
 /** Runs the poll loop as the state machine would when the job never finishes: wait, check, repeat. */
-function simulate(audioSeconds: number | null, p: WaitPolicy = policy) {
+function simulate(audioSeconds: number, p: WaitPolicy = policy) {
   const deadline = pollDeadline(SUBMITTED, audioSeconds, p);
   const waits: number[] = [];
   let now = SUBMITTED;
@@ -51,13 +52,20 @@ describe('pollDeadline', () => {
     // Assert: defaults 900 s + 0.5 s per audio second
     expect(deadline).toEqual(at(900 + 1_800));
   });
+});
 
-  it('falls back to the base allowance when the duration is unknown', () => {
-    // Act
-    const deadline = pollDeadline(SUBMITTED, null, policy);
+describe('plannedAudioSeconds', () => {
+  it('is the stated duration when the header gave one', () => {
+    expect(plannedAudioSeconds({ duration_seconds: 42.5, size_bytes: 10_000_000 }, 36_000)).toBe(42.5);
+  });
 
-    // Assert
-    expect(deadline).toEqual(at(policy.deadlineBaseSeconds));
+  it('is an upper bound from the size at 8 kbit/s when the duration is unknown', () => {
+    // 1 MB at 8 kbit/s: 1,000 s (a 20 s WEBM stream would be ~60 KB → 60 s)
+    expect(plannedAudioSeconds({ duration_seconds: null, size_bytes: 1_000_000 }, 36_000)).toBe(1_000);
+  });
+
+  it('never plans for longer than the longest audio accepted', () => {
+    expect(plannedAudioSeconds({ duration_seconds: null, size_bytes: 1024 ** 3 }, 36_000)).toBe(36_000);
   });
 });
 
@@ -116,7 +124,7 @@ describe('nextWaitSeconds', () => {
 
   it('never sleeps past the deadline by more than 1 s', () => {
     // Arrange: checks at whole and fractional seconds up to and around each deadline
-    const overruns: { audio: number | null; elapsed: number; overrun: number }[] = [];
+    const overruns: { audio: number; elapsed: number; overrun: number }[] = [];
 
     // Act
     for (const audio of DURATIONS) {
