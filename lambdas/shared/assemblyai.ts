@@ -69,15 +69,22 @@ export interface AssemblyAIOptions {
 /** AssemblyAI ids are UUID-like; the SDK does not URL-encode them, so nothing else may reach a path. */
 const TRANSCRIPT_ID = /^[A-Za-z0-9-]{1,64}$/;
 
-/** Whether a presigned URL points at exactly this object (path-style `/bucket/key` or virtual-hosted `/key`). */
+/** Whether a presigned URL points at exactly this object (path-style `/bucket/key` or virtual-hosted `bucket.host/key`). */
 export function urlPointsAtObject(url: string, object: { bucket: string; key: string }): boolean {
   try {
-    const path = decodeURIComponent(new URL(url).pathname);
-    return path === `/${object.bucket}/${object.key}` || path === `/${object.key}`;
+    const parsed = new URL(url);
+    const path = decodeURIComponent(parsed.pathname);
+    return (
+      path === `/${object.bucket}/${object.key}` ||
+      (parsed.hostname.startsWith(`${object.bucket}.`) && path === `/${object.key}`)
+    );
   } catch {
     return false;
   }
 }
+
+/** Pages of recent transcripts read when looking for a lost job (newest first, 200 each). */
+const LOOKUP_PAGES = 5;
 
 /** Replaces URLs (presigned ones included) so a provider message is safe for logs and results. */
 export function redactUrls(message: string): string {
@@ -189,12 +196,21 @@ export function createAssemblyAIProvider(options: AssemblyAIOptions): Transcript
       return { id: checkedId(transcript.id), status: transcript.status };
     },
     async findSubmitted(audio, since) {
-      // Newest first; one page covers far more than the few seconds between a lost answer and its retry.
-      const page = await (await service()).list({ limit: 200 });
-      const match = page.transcripts.find(
-        (item) => new Date(item.created) >= since && urlPointsAtObject(item.audio_url, audio),
-      );
-      return match ? { id: checkedId(match.id), status: match.status } : undefined;
+      // Newest first, page by page back to `since` (a busy account may create hundreds of jobs in
+      // the seconds between a lost answer and its retry). The SDK parses `created`, which
+      // AssemblyAI sends without a zone, as local time: UTC on Lambda.
+      const transcripts = await service();
+      let page = await transcripts.list({ limit: 200 });
+      for (let read = 1; ; read++) {
+        const match = page.transcripts.find(
+          (item) => new Date(item.created) >= since && urlPointsAtObject(item.audio_url, audio),
+        );
+        if (match) return { id: checkedId(match.id), status: match.status };
+        const oldest = page.transcripts.at(-1);
+        const older = page.page_details.prev_url;
+        if (!oldest || new Date(oldest.created) < since || !older || read >= LOOKUP_PAGES) return undefined;
+        page = await transcripts.list(older);
+      }
     },
     async get(id) {
       return (await service()).get(checkedId(id));

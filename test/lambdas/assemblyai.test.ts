@@ -175,11 +175,11 @@ describe('urlPointsAtObject', () => {
   const object = { bucket: TEST_BUCKET, key };
 
   it.each([
-    ['a virtual-hosted presigned URL', PRESIGNED],
-    ['a path-style URL', `http://127.0.0.1:4569/${TEST_BUCKET}/${key}?X-Amz-Signature=abc`],
-  ])('recognises %s of the key', (_label, url) => {
+    ['a virtual-hosted presigned URL', PRESIGNED, { bucket: 'wisevoice-transcription-dev', key }],
+    ['a path-style URL', `http://127.0.0.1:4569/${TEST_BUCKET}/${key}?X-Amz-Signature=abc`, object],
+  ])('recognises %s of the key', (_label, url, target) => {
     // Act
-    const matches = urlPointsAtObject(url, object);
+    const matches = urlPointsAtObject(url, target);
 
     // Assert
     expect(matches).toBe(true);
@@ -200,6 +200,8 @@ describe('urlPointsAtObject', () => {
     ['another file of the user', 'https://b.s3.amazonaws.com/transcription/123/other.ogg'],
     ['a longer key that merely ends with this one', `https://b.s3.amazonaws.com/transcription/9/${key}`],
     ['a path-style URL of a longer key', `http://127.0.0.1:4569/${TEST_BUCKET}/transcription/9/${key}`],
+    ['the same key in another bucket (virtual-hosted)', `https://other-bucket.s3.amazonaws.com/${key}`],
+    ['the same key in another bucket (path-style)', `http://127.0.0.1:4569/other-bucket/${key}`],
     ['not a URL', 'Deleted by user.'],
   ])('does not take %s for the key', (_label, url) => {
     // Act
