@@ -6,6 +6,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { serviceNameOf } from '../lambdas/shared/telemetry-names.js';
 import type { DeploymentConfig } from './config.js';
 import { AssemblyAiApiKey } from './constructs/assemblyai-api-key.js';
 import { BotAccessPolicy } from './constructs/bot-access-policy.js';
@@ -84,6 +85,7 @@ export class TranscriptionStack extends Stack {
       functions: WORKFLOW_STEPS.map((spec) => this.steps.functions[spec.step]),
       providerSteps: WORKFLOW_STEPS.filter((spec) => spec.readsApiKey).map((spec) => spec.step),
       namePrefix: prefix,
+      serviceName: serviceNameOf(config.environment),
       alarmEmail: config.alarmEmail,
       // Only a key this stack owns can be opened to CloudWatch in its key policy.
       topicKey: this.storage.key instanceof Key ? this.storage.key : undefined,

@@ -16,7 +16,7 @@ import {
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/telemetry-names.js';
+import { METRICS_NAMESPACE } from '../../lambdas/shared/telemetry-names.js';
 import { acknowledge, acknowledgeWildcardResources, hasWildcardResource } from '../nag.js';
 
 /**
@@ -105,7 +105,6 @@ export class TranscriptionFunction extends Construct {
       systemLogLevelV2: SystemLogLevel.INFO,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: logLevel,
         // Step results carry S3 keys and transcript ids only, but traces stay metadata-only anyway.

@@ -24,11 +24,11 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/shared/telemetry-names.js';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../../lambdas/shared/telemetry-names.js';
 import { pascalCase } from '../naming.js';
 import type { TranscriptionFunction } from './transcription-function.js';
 
-export { METRICS_NAMESPACE, SERVICE_NAME };
+export { METRICS_NAMESPACE };
 
 export interface TranscriptionMonitoringProps {
   stateMachine: StateMachine;
@@ -38,6 +38,8 @@ export interface TranscriptionMonitoringProps {
   providerSteps: string[];
   /** Prefix of alarm and dashboard names, e.g. `wisevoice-transcription-prod`. */
   namePrefix: string;
+  /** The Lambdas' Powertools service (the `service` dimension of their metrics), e.g. `transcription-prod`. */
+  serviceName: string;
   /** Subscribe this address to the alarm topic. @default - no subscription */
   alarmEmail?: string;
   /**
@@ -141,7 +143,7 @@ export class TranscriptionMonitoring extends Construct {
       usingMetrics: Object.fromEntries(
         props.providerSteps.map((step, i) => [
           `p${i}`,
-          stepMetric(METRIC_NAMES.providerErrors, step, 'Sum', Duration.minutes(10)),
+          stepMetric(props.serviceName, METRIC_NAMES.providerErrors, step, 'Sum', Duration.minutes(10)),
         ]),
       ),
       label: 'Provider errors',
@@ -189,27 +191,29 @@ export class TranscriptionMonitoring extends Construct {
       new GraphWidget({
         title: 'Steps succeeded',
         width: 8,
-        left: steps.map((step) => stepMetric(METRIC_NAMES.stepSucceeded, step, 'Sum')),
+        left: steps.map((step) => stepMetric(props.serviceName, METRIC_NAMES.stepSucceeded, step, 'Sum')),
       }),
       new GraphWidget({
         title: 'Steps failed',
         width: 8,
-        left: steps.map((step) => stepMetric(METRIC_NAMES.stepFailed, step, 'Sum')),
+        left: steps.map((step) => stepMetric(props.serviceName, METRIC_NAMES.stepFailed, step, 'Sum')),
       }),
       new GraphWidget({
         title: 'Step duration p90 (ms)',
         width: 8,
-        left: steps.map((step) => stepMetric(METRIC_NAMES.stepDuration, step, 'p90')),
+        left: steps.map((step) => stepMetric(props.serviceName, METRIC_NAMES.stepDuration, step, 'p90')),
       }),
     );
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Provider errors',
         width: 8,
-        left: props.providerSteps.map((step) => stepMetric(METRIC_NAMES.providerErrors, step, 'Sum')),
+        left: props.providerSteps.map((step) =>
+          stepMetric(props.serviceName, METRIC_NAMES.providerErrors, step, 'Sum'),
+        ),
         // A transcript that could not be deleted at AssemblyAI: the result is stored, a copy remains there.
         right: [
-          stepMetric(METRIC_NAMES.providerDeleteFailed, 'persist-result', 'Sum').with({
+          stepMetric(props.serviceName, METRIC_NAMES.providerDeleteFailed, 'persist-result', 'Sum').with({
             label: 'transcript not deleted',
           }),
         ],
@@ -217,12 +221,12 @@ export class TranscriptionMonitoring extends Construct {
       new GraphWidget({
         title: 'Audio transcribed (seconds)',
         width: 8,
-        left: [searchMetric(METRIC_NAMES.audioSeconds, 'Sum')],
+        left: [searchMetric(props.serviceName, METRIC_NAMES.audioSeconds, 'Sum')],
       }),
       new GraphWidget({
         title: 'Segments produced',
         width: 8,
-        left: [searchMetric(METRIC_NAMES.segments, 'Sum')],
+        left: [searchMetric(props.serviceName, METRIC_NAMES.segments, 'Sum')],
       }),
     );
     this.dashboard.addWidgets(
@@ -263,8 +267,9 @@ export class TranscriptionMonitoring extends Construct {
   }
 }
 
-/** A Powertools metric of one step (dimensions `service` and `step`). */
+/** A Powertools metric of one step of one deployment (dimensions `service` and `step`). */
 export function stepMetric(
+  service: string,
   name: string,
   step: string,
   statistic: string,
@@ -273,17 +278,17 @@ export function stepMetric(
   return new Metric({
     namespace: METRICS_NAMESPACE,
     metricName: name,
-    dimensionsMap: { service: SERVICE_NAME, step },
+    dimensionsMap: { service, step },
     statistic,
     period,
     label: step,
   });
 }
 
-/** A metric summed over whichever steps emit it. */
-function searchMetric(name: string, statistic: string): MathExpression {
+/** A metric of one deployment summed over whichever steps emit it. */
+function searchMetric(service: string, name: string, statistic: string): MathExpression {
   return new MathExpression({
-    expression: `SUM(SEARCH('{${METRICS_NAMESPACE},service,step} MetricName="${name}"', '${statistic}', 300))`,
+    expression: `SUM(SEARCH('{${METRICS_NAMESPACE},service,step} service="${service}" MetricName="${name}"', '${statistic}', 300))`,
     usingMetrics: {},
     label: name,
     period: Duration.minutes(5),

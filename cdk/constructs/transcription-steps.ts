@@ -6,7 +6,7 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { StepName } from '../../lambdas/shared/telemetry-names.js';
+import { type StepName, serviceNameOf } from '../../lambdas/shared/telemetry-names.js';
 import type { DeploymentConfig } from '../config.js';
 import { ASSEMBLYAI_BASE_URLS } from '../config.js';
 import { namePrefix, pascalCase } from '../naming.js';
@@ -170,6 +170,7 @@ export function workflowEnvironment(
   storage: TranscriptionStorage,
 ): Record<string, string> {
   return {
+    POWERTOOLS_SERVICE_NAME: serviceNameOf(config.environment),
     TRANSCRIPTION_BUCKET: storage.bucket.bucketName,
     INPUT_PREFIX: config.inputPrefix,
     RESULTS_PREFIX: config.resultsPrefix,

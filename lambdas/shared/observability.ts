@@ -22,13 +22,11 @@ export interface StepTools {
 }
 
 export function createStepTools(step: StepName): StepTools {
-  const logger = new Logger({ serviceName: SERVICE_NAME, persistentKeys: { step } });
-  const tracer = new Tracer({ serviceName: SERVICE_NAME });
-  const metrics = new Metrics({
-    namespace: METRICS_NAMESPACE,
-    serviceName: SERVICE_NAME,
-    defaultDimensions: { step },
-  });
+  // The stack sets POWERTOOLS_SERVICE_NAME per environment (serviceNameOf); local runs use the default.
+  const serviceName = process.env.POWERTOOLS_SERVICE_NAME?.trim() || SERVICE_NAME;
+  const logger = new Logger({ serviceName, persistentKeys: { step } });
+  const tracer = new Tracer({ serviceName });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName, defaultDimensions: { step } });
   return { logger, tracer, metrics };
 }
 

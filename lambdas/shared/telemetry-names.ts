@@ -4,6 +4,14 @@
  * metric names. Plain constants so the CDK app can import them without loading Powertools.
  */
 export const SERVICE_NAME = 'transcription';
+
+/**
+ * The Powertools service (a metric dimension and a log key) of one deployment, so that a dev
+ * stack's metrics never feed a prod alarm in the same account. Local runs use SERVICE_NAME.
+ */
+export function serviceNameOf(environment: string): string {
+  return `${SERVICE_NAME}-${environment}`;
+}
 export const METRICS_NAMESPACE = 'Transcription';
 
 export const STEP_NAMES = [

@@ -113,7 +113,7 @@ describe('TranscriptionFunction', () => {
         POLL_DEADLINE_BASE_SECONDS: '900',
         POLL_DEADLINE_PER_AUDIO_SECOND: '0.5',
         POLL_MAX_WAIT_SECONDS: '120',
-        POWERTOOLS_SERVICE_NAME: 'transcription',
+        POWERTOOLS_SERVICE_NAME: 'transcription-dev',
         POWERTOOLS_METRICS_NAMESPACE: 'Transcription',
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',

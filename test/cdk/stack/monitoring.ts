@@ -80,7 +80,7 @@ describe('TranscriptionMonitoring', () => {
         Namespace: 'Transcription',
         MetricName: 'ProviderErrors',
         Dimensions: [
-          { Name: 'service', Value: 'transcription' },
+          { Name: 'service', Value: 'transcription-dev' },
           { Name: 'step', Value: step },
         ],
       })),
@@ -150,7 +150,7 @@ describe('TranscriptionMonitoring', () => {
     for (const metric of ['StepSucceeded', 'StepFailed', 'StepDuration']) {
       for (const step of STEPS) {
         expect(body).toContain(
-          `\\"Transcription\\",\\"${metric}\\",\\"service\\",\\"transcription\\",\\"step\\",\\"${step}\\"`,
+          `\\"Transcription\\",\\"${metric}\\",\\"service\\",\\"transcription-dev\\",\\"step\\",\\"${step}\\"`,
         );
       }
     }
