@@ -106,7 +106,8 @@ export const WORKFLOW_STEPS: readonly StepSpec[] = [
     // work objects of a failed execution in place (a redrive may need them; they expire in a day).
     objects: { results: ['read', 'write'] },
     listBucket: true,
-    readsApiKey: false,
+    // Deletes the failed run's transcript at AssemblyAI, as Persist does after a success.
+    readsApiKey: true,
   },
 ];
 

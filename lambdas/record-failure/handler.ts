@@ -1,12 +1,20 @@
 /** Lambda entry point for "Record failure". */
-import { createS3Client } from '../shared/clients.js';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createProvider, createS3Client } from '../shared/clients.js';
 import { loadConfig } from '../shared/config.js';
 import { createStepTools, defineStep } from '../shared/observability.js';
-import { type RecordFailureEvent, recordFailure, resultOwner } from './record-failure.js';
+import { METRIC_NAMES } from '../shared/telemetry-names.js';
+import {
+  discardProviderCopy,
+  type RecordFailureEvent,
+  recordFailure,
+  resultOwner,
+} from './record-failure.js';
 
 const tools = createStepTools('record-failure');
 const config = loadConfig();
 const s3 = createS3Client(tools.tracer);
+const provider = config.assemblyai.deleteAfterPersist ? createProvider(config, tools.tracer) : undefined;
 
 export const handler = defineStep(
   tools,
@@ -18,13 +26,21 @@ export const handler = defineStep(
       transcript_id: transcript?.id,
     };
   },
-  async (event: RecordFailureEvent, { logger }) => {
+  async (event: RecordFailureEvent, { logger, metrics }) => {
     const recorded = await recordFailure(event, { s3, config });
     logger.warn('Transcription failed', {
       error_type: recorded.Error,
       failed_state: recorded.failed_state,
       result_written: recorded.result_key !== null,
     });
+    if (provider) {
+      try {
+        await discardProviderCopy(event.state ?? {}, provider);
+      } catch (error) {
+        logger.warn('Could not delete the transcript at AssemblyAI', { error_type: (error as Error).name });
+        metrics.addMetric(METRIC_NAMES.providerDeleteFailed, MetricUnit.Count, 1);
+      }
+    }
     return recorded;
   },
 );

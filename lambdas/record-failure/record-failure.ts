@@ -4,6 +4,7 @@
  * state that failed, and hands the error type to the Fail state so the execution fails too.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { TranscriptionProvider } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
 import {
   type FailedResult,
@@ -153,4 +154,19 @@ export async function recordFailure(
   };
   await putJson(s3, config.bucket, key, result, RESULT_CONTENT_TYPE);
   return { Error: error.type, Cause: error.message, failed_state: failedState, result_key: key };
+}
+
+/**
+ * After a failure, the transcript at AssemblyAI (if a job was created) is deleted too, so a
+ * failed run leaves no copy behind either. Best effort: a job still processing (a timed-out run)
+ * may refuse; the caller logs and counts that.
+ */
+export async function discardProviderCopy(
+  state: RecordFailureEvent['state'],
+  provider: Pick<TranscriptionProvider, 'delete'>,
+): Promise<'deleted' | 'none'> {
+  const id = (state.transcript as { id?: unknown } | undefined)?.id;
+  if (typeof id !== 'string') return 'none';
+  await provider.delete(id);
+  return 'deleted';
 }

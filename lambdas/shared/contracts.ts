@@ -161,7 +161,8 @@ export const MAX_EXECUTION_NAME_LENGTH = 80;
  * days), the bot passes attempt 2, 3, … Long file ids are hashed to fit the 80-character limit.
  */
 export function executionName(userId: number, fileId: string, attempt = 1): string {
-  const suffix = attempt > 1 ? `-r${attempt}` : '';
+  // '.' cannot occur in a file_id, so file "abc-2" and attempt 2 of file "abc" never share a name.
+  const suffix = attempt > 1 ? `.${attempt}` : '';
   const name = `${userId}-${fileId}${suffix}`;
   if (name.length <= MAX_EXECUTION_NAME_LENGTH) return name;
   return `${userId}-${createHash('sha256').update(fileId).digest('hex').slice(0, 40)}${suffix}`;

@@ -13,13 +13,15 @@ describe('executionName', () => {
     const a = executionName(Number.MAX_SAFE_INTEGER, 'a'.repeat(128));
     const b = executionName(Number.MAX_SAFE_INTEGER, `${'a'.repeat(127)}b`);
     expect(a.length).toBeLessThanOrEqual(MAX_EXECUTION_NAME_LENGTH);
-    expect(a).toMatch(/^[0-9A-Za-z_-]+$/);
+    expect(a).toMatch(/^[0-9A-Za-z_.-]+$/);
     expect(a).not.toBe(b);
   });
 
   it('gives a deliberate retry after a failure a new name, the first attempt the plain one', () => {
     expect(executionName(123, 'abc-123', 1)).toBe('123-abc-123');
-    expect(executionName(123, 'abc-123', 2)).toBe('123-abc-123-r2');
+    expect(executionName(123, 'abc-123', 2)).toBe('123-abc-123.2');
+    expect(executionName(123, 'abc-123', 2)).not.toBe(executionName(123, 'abc-123-2'));
+    expect(executionName(123, 'abc-123', 2)).not.toBe(executionName(123, 'abc-123-r2'));
     expect(executionName(Number.MAX_SAFE_INTEGER, 'a'.repeat(128), 2).length).toBeLessThanOrEqual(
       MAX_EXECUTION_NAME_LENGTH,
     );

@@ -244,6 +244,24 @@ describe('the transcription state machine', () => {
     expect(result?.status === 'failed' && result.metadata.failed_state).toBe('Check transcript status');
   });
 
+  it('deletes the transcript at AssemblyAI after a failure past Submit, and calls nothing before one', async () => {
+    const failedJob = await upload(sample);
+    const notAudio = await upload('not audio at all');
+    harness.emulator.injectFault({
+      kind: 'transcript-error',
+      message: 'Server error, developers have been alerted.',
+      times: 1,
+    });
+    const before = harness.emulator.stats().deletes;
+
+    await harness.workflow().run(failedJob, harness.runOptions());
+    const afterJob = harness.emulator.stats().deletes;
+    await harness.workflow().run(notAudio, harness.runOptions());
+
+    expect(afterJob - before).toBe(1);
+    expect(harness.emulator.stats().deletes).toBe(afterJob);
+  });
+
   it('ends a transcript stuck in processing with TranscriptionTimedOut at the deadline', async () => {
     const input = await upload(sample);
     harness.emulator.injectFault({ kind: 'never-complete', times: 1 });

@@ -127,7 +127,12 @@ describe('TranscriptionFunction', () => {
       (step) => 'ASSEMBLYAI_API_KEY_SECRET_ID' in environmentOf(dev.json, step),
     );
 
-    expect(withSecretId).toEqual(['submit-transcription', 'check-transcript', 'persist-result']);
+    expect(withSecretId).toEqual([
+      'submit-transcription',
+      'check-transcript',
+      'persist-result',
+      'record-failure',
+    ]);
     for (const step of STEPS) {
       const env = environmentOf(dev.json, step);
       for (const [name, value] of Object.entries(env)) {

@@ -52,6 +52,7 @@ const EXPECTED: Record<(typeof STEPS)[number], string[]> = {
     's3:GetObject <bucket.Arn>/results/*',
     's3:PutObject <bucket.Arn>/results/*',
     's3:ListBucket <bucket.Arn>',
+    'secretsmanager:GetSecretValue <secret>',
   ],
 };
 
@@ -111,7 +112,7 @@ describe('IAM', () => {
       ),
     );
 
-    expect(readers).toEqual(['submit-transcription', 'check-transcript', 'persist-result']);
+    expect(readers).toEqual(['submit-transcription', 'check-transcript', 'persist-result', 'record-failure']);
   });
 
   it('grants no wildcard action and no managed full-access policy anywhere', () => {
@@ -184,7 +185,11 @@ describe('IAM', () => {
         `kms:GenerateDataKey <key.Arn>${viaS3}`,
         `kms:Decrypt <key.Arn>${viaSecrets}`,
       ],
-      'record-failure': [`kms:Decrypt <key.Arn>${viaS3}`, `kms:GenerateDataKey <key.Arn>${viaS3}`],
+      'record-failure': [
+        `kms:Decrypt <key.Arn>${viaS3}`,
+        `kms:GenerateDataKey <key.Arn>${viaS3}`,
+        `kms:Decrypt <key.Arn>${viaSecrets}`,
+      ],
     };
 
     it.each(STEPS)('adds only the matching KMS actions, through S3 or Secrets Manager, for %s', (step) => {
