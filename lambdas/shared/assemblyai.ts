@@ -114,7 +114,7 @@ export function classifyHttpError(
   }
   if (status >= 500 || status === 408)
     return new ProviderUnavailable(`AssemblyAI is unavailable (HTTP ${status}): ${detail}`);
-  return new ProviderRejected(`AssemblyAI rejected the request (HTTP ${status}): ${detail}`, status);
+  return new ProviderRejected(`AssemblyAI rejected the request (HTTP ${status}): ${detail}`);
 }
 
 /** A failed job (`status: "error"`) as the most specific error type we can tell the user about. */

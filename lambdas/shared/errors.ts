@@ -83,7 +83,10 @@ export class ProviderRateLimited extends TranscriptionError {
   override readonly retryable = true;
   constructor(
     message: string,
-    /** Seconds from the `Retry-After` header, when the provider sent one. */
+    /**
+     * Seconds from the `Retry-After` header, when the provider sent one. The state machine's
+     * backoff cannot follow it; it is logged so ops can compare it with the Retry intervals.
+     */
     readonly retryAfterSeconds?: number,
   ) {
     super(message);
@@ -99,12 +102,6 @@ export class ProviderUnavailable extends TranscriptionError {
 /** Any other 4xx from the provider (bad key, bad request, negative balance). Not retried. */
 export class ProviderRejected extends TranscriptionError {
   override readonly name = 'ProviderRejected';
-  constructor(
-    message: string,
-    readonly httpStatus?: number,
-  ) {
-    super(message);
-  }
 }
 
 /** The provider finished the job with `status: "error"` for a reason other than the audio. */

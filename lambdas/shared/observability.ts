@@ -11,7 +11,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { TranscriptionError } from './errors.js';
+import { ProviderRateLimited, TranscriptionError } from './errors.js';
 
 import { METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME, type StepName } from './telemetry-names.js';
 
@@ -85,6 +85,7 @@ export function defineStep<Event, Result>(
           error_type: type,
           error_message: error.message,
           retryable: error.retryable,
+          ...(error instanceof ProviderRateLimited && { retry_after_seconds: error.retryAfterSeconds }),
         });
       } else {
         logger.error('Step failed with an unexpected error', { error_type: type, error: error as Error });

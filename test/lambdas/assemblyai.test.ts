@@ -94,7 +94,7 @@ describe('classifyHttpError', () => {
     // Assert
     expect(error.name).toBe('ProviderRejected');
     expect(error.retryable).toBe(false);
-    expect(error).toMatchObject({ httpStatus: status });
+    expect(error.message).toContain(`(HTTP ${status})`);
     expect(error.message).toContain(httpBodies[body]?.error);
   });
 
@@ -333,7 +333,7 @@ describe('createAssemblyAIProvider against the emulator', () => {
 
     // Assert
     expect(error.name).toBe('ProviderRejected');
-    expect(error.httpStatus).toBe(401);
+    expect(error.message).toContain('(HTTP 401)');
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('Authentication error');
   });

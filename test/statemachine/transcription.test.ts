@@ -210,7 +210,7 @@ describe('the transcription state machine', () => {
     let calls = 0;
     const rejecting = async () => {
       calls += 1;
-      throw new ProviderRejected('AssemblyAI rejected the request (HTTP 401): Authentication error', 401);
+      throw new ProviderRejected('AssemblyAI rejected the request (HTTP 401): Authentication error');
     };
 
     const outcome = await harness
