@@ -9,6 +9,7 @@ import type { WorkflowConfig } from '../shared/config.js';
 import {
   type FailedResult,
   FILE_ID_PATTERN,
+  parseUserId,
   RESULT_CONTENT_TYPE,
   resultKey,
   type TranscriptionResult,
@@ -99,16 +100,9 @@ export function resultOwner(
   const raw = state.request ?? state.input;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const source = raw as Record<string, unknown>;
-  const rawUser = source.user_id;
-  const userId =
-    typeof rawUser === 'number'
-      ? rawUser
-      : typeof rawUser === 'string' && /^[1-9][0-9]{0,15}$/.test(rawUser)
-        ? Number(rawUser)
-        : NaN;
+  const userId = parseUserId(source.user_id);
   const fileId = source.file_id;
-  if (!Number.isSafeInteger(userId) || userId <= 0) return undefined;
-  if (typeof fileId !== 'string' || !FILE_ID_PATTERN.test(fileId)) return undefined;
+  if (userId === undefined || typeof fileId !== 'string' || !FILE_ID_PATTERN.test(fileId)) return undefined;
   return { user_id: userId, file_id: fileId };
 }
 

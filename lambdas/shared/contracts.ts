@@ -4,7 +4,6 @@
  * the Lambdas, the local runner, the tests and (later) the typed client all import it.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import type { ErrorType } from './errors.js';
 
 export const FILE_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
@@ -50,56 +49,34 @@ export function s3KeyProblem(key: string, inputPrefix: string): string | undefin
   return undefined;
 }
 
-const POSITIVE_INTEGER = 'must be a positive integer (at most 2^53-1)';
-const userIdNumber = z
-  .number(POSITIVE_INTEGER)
-  .int(POSITIVE_INTEGER)
-  .positive(POSITIVE_INTEGER)
-  .max(Number.MAX_SAFE_INTEGER, POSITIVE_INTEGER);
-const userId = z.union(
-  [
-    userIdNumber,
-    z
-      .string()
-      .regex(/^[1-9][0-9]{0,15}$/, POSITIVE_INTEGER)
-      .transform(Number)
-      .pipe(userIdNumber),
-  ],
-  POSITIVE_INTEGER,
-);
-const SPEAKERS = `must be an integer from 1 to ${MAX_SPEAKERS_EXPECTED}`;
-
-/** The execution input schema for a given deployment (bucket and input prefix). */
-export function transcriptionRequestSchema(policy: InputPolicy) {
-  return z
-    .object({
-      s3_key: z.string().superRefine((key, ctx) => {
-        const problem = s3KeyProblem(key, policy.inputPrefix);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      }),
-      user_id: userId,
-      file_id: z.string().regex(FILE_ID_PATTERN, 'must be 1-128 characters of A-Z, a-z, 0-9, "_" or "-"'),
-      bucket: z.string().refine((b) => b === policy.bucket, 'is not the bucket this workflow serves'),
-      language_code: z
-        .string()
-        .regex(LANGUAGE_CODE_PATTERN, 'must be a language code like "ru" or "en_us"')
-        .optional(),
-      speakers_expected: z
-        .number(SPEAKERS)
-        .int(SPEAKERS)
-        .min(1, SPEAKERS)
-        .max(MAX_SPEAKERS_EXPECTED, SPEAKERS)
-        .optional(),
-      /** Transcribe again even when a result for this file already exists. */
-      force: z.boolean().optional(),
-    })
-    .strict();
+/** `user_id` as a number, when the value is a positive safe integer or a string of its digits. */
+export function parseUserId(value: unknown): number | undefined {
+  const number = typeof value === 'string' && /^[1-9][0-9]{0,15}$/.test(value) ? Number(value) : value;
+  return typeof number === 'number' && Number.isSafeInteger(number) && number > 0 ? number : undefined;
 }
 
-/** The execution input as the bot sends it (`user_id` may be a string of digits). */
-export type TranscriptionInput = z.input<ReturnType<typeof transcriptionRequestSchema>>;
+/** The execution input as the bot sends it (see README, "Execution input"). */
+export interface TranscriptionInput {
+  /** Under the input prefix, e.g. `transcription/123/abc-123.ogg`. */
+  s3_key: string;
+  /** A positive integer; a string of digits is accepted and normalized. */
+  user_id: number | string;
+  /** 1-128 characters of `[A-Za-z0-9_-]`. */
+  file_id: string;
+  /** The bucket this deployment serves. */
+  bucket: string;
+  /** E.g. `ru`, `en_us`; absent: automatic language detection. */
+  language_code?: string;
+  /** 1-10. */
+  speakers_expected?: number;
+  /** Transcribe again even when a completed result for this file exists. */
+  force?: boolean;
+}
+
 /** The execution input after validation and normalization. */
-export type TranscriptionRequest = z.output<ReturnType<typeof transcriptionRequestSchema>>;
+export interface TranscriptionRequest extends Omit<TranscriptionInput, 'user_id'> {
+  user_id: number;
+}
 
 export interface Segment {
   /** Speaker label from diarization: "A", "B", … */

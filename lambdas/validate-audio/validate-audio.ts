@@ -10,12 +10,7 @@ import { makeChunkedTokenizerFromS3 } from '@tokenizer/s3';
 import { type IAudioMetadata, parseFromTokenizer } from 'music-metadata';
 import type { z } from 'zod';
 import type { WorkflowConfig } from '../shared/config.js';
-import {
-  resultKey,
-  type TranscriptionRequest,
-  type TranscriptionResult,
-  transcriptionRequestSchema,
-} from '../shared/contracts.js';
+import { resultKey, type TranscriptionRequest, type TranscriptionResult } from '../shared/contracts.js';
 import {
   AudioEmpty,
   AudioNotFound,
@@ -32,6 +27,7 @@ import type {
   ExecutionRef,
   ValidatedState,
 } from '../shared/workflow-state.js';
+import { transcriptionRequestSchema } from './request-schema.js';
 
 export interface ValidateEvent {
   input: unknown;

@@ -4,8 +4,8 @@ import {
   MAX_S3_KEY_BYTES,
   resultKey,
   s3KeyProblem,
-  transcriptionRequestSchema,
 } from '../../lambdas/shared/contracts.js';
+import { transcriptionRequestSchema } from '../../lambdas/validate-audio/request-schema.js';
 import { parseRequest } from '../../lambdas/validate-audio/validate-audio.js';
 import { testConfig } from './step-fixtures.js';
 

@@ -1,0 +1,56 @@
+/**
+ * The execution input contract (lambdas/shared/contracts.ts) as a zod schema, with messages a
+ * bot can show its user. Kept beside the only step that parses input, so zod is bundled into
+ * "Validate audio" alone rather than into every Lambda.
+ */
+import { z } from 'zod';
+import {
+  FILE_ID_PATTERN,
+  type InputPolicy,
+  LANGUAGE_CODE_PATTERN,
+  MAX_SPEAKERS_EXPECTED,
+  parseUserId,
+  s3KeyProblem,
+  type TranscriptionInput,
+  type TranscriptionRequest,
+} from '../shared/contracts.js';
+
+const POSITIVE_INTEGER = 'must be a positive integer (at most 2^53-1)';
+const SPEAKERS = `must be an integer from 1 to ${MAX_SPEAKERS_EXPECTED}`;
+
+const userId = z.union([z.number(), z.string()], POSITIVE_INTEGER).transform((value, ctx) => {
+  const parsed = parseUserId(value);
+  if (parsed === undefined) {
+    ctx.addIssue({ code: 'custom', message: POSITIVE_INTEGER });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+/** The execution input schema for a given deployment (bucket and input prefix). */
+export function transcriptionRequestSchema(
+  policy: InputPolicy,
+): z.ZodType<TranscriptionRequest, TranscriptionInput> {
+  return z
+    .object({
+      s3_key: z.string().superRefine((key, ctx) => {
+        const problem = s3KeyProblem(key, policy.inputPrefix);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+      user_id: userId,
+      file_id: z.string().regex(FILE_ID_PATTERN, 'must be 1-128 characters of A-Z, a-z, 0-9, "_" or "-"'),
+      bucket: z.string().refine((b) => b === policy.bucket, 'is not the bucket this workflow serves'),
+      language_code: z
+        .string()
+        .regex(LANGUAGE_CODE_PATTERN, 'must be a language code like "ru" or "en_us"')
+        .optional(),
+      speakers_expected: z
+        .number(SPEAKERS)
+        .int(SPEAKERS)
+        .min(1, SPEAKERS)
+        .max(MAX_SPEAKERS_EXPECTED, SPEAKERS)
+        .optional(),
+      force: z.boolean().optional(),
+    })
+    .strict();
+}
