@@ -92,7 +92,7 @@ function parseOptions() {
   });
 }
 
-export function timestamp(seconds: number): string {
+function timestamp(seconds: number): string {
   const m = Math.floor(seconds / 60);
   const s = seconds - m * 60;
   return `${String(m).padStart(2, '0')}:${s.toFixed(2).padStart(5, '0')}`;

@@ -12,7 +12,6 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { ProviderRateLimited, TranscriptionError } from './errors.js';
-
 import { METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME, type StepName } from './telemetry-names.js';
 
 export interface StepTools {
