@@ -147,6 +147,7 @@ export function parseFaultSpec(spec: string): Fault {
       fault = { kind, message: param };
       break;
     case 'drop-connection':
+    case 'lose-response':
     case 'never-complete':
       fault = { kind };
       break;

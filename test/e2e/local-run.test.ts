@@ -30,16 +30,17 @@ function runCli(cwd: string, args: string[]): Promise<CliRun> {
   });
 }
 
+// Runs start together in one folder: each gets its own file id, so none reads another's result.
 const CASES = {
   sample: [],
   sampleJson: ['--json', '--user-id', '7', '--file-id', 'voice-1'],
-  ogg: [audio('hello.ogg'), '--json'],
-  mp3: [audio('hello.mp3'), '--json'],
-  m4a: [audio('hello.m4a'), '--json'],
-  wav: [audio('hello.wav'), '--json'],
-  misnamed: [audio('hello-ogg-named.mp3'), '--json'],
-  text: [audio('not-audio.txt.mp3'), '--json'],
-  empty: [audio('empty.mp3'), '--json'],
+  ogg: [audio('hello.ogg'), '--json', '--file-id', 'e2e-ogg'],
+  mp3: [audio('hello.mp3'), '--json', '--file-id', 'e2e-mp3'],
+  m4a: [audio('hello.m4a'), '--json', '--file-id', 'e2e-m4a'],
+  wav: [audio('hello.wav'), '--json', '--file-id', 'e2e-wav'],
+  misnamed: [audio('hello-ogg-named.mp3'), '--json', '--file-id', 'e2e-misnamed'],
+  text: [audio('not-audio.txt.mp3'), '--json', '--file-id', 'e2e-text'],
+  empty: [audio('empty.mp3'), '--json', '--file-id', 'e2e-empty'],
   unknownOption: ['--foo'],
   badSpeakers: ['--speakers', 'x'],
 } satisfies Record<string, string[]>;

@@ -518,4 +518,34 @@ describe('AssemblyAI emulator', () => {
       expect(log).not.toContain('super-secret-key');
     });
   });
+
+  describe('lost answers and the transcript list', () => {
+    it('creates the job on lose-response but drops the connection before answering', async () => {
+      emulator.injectFault({ kind: 'lose-response', on: 'submit', times: 1 });
+
+      const lost = await caught(rawSubmit());
+      const answered = await rawSubmit();
+
+      expect(String(lost)).toMatch(/fetch failed|terminated|socket/i);
+      expect(answered.status).toBe(200);
+      expect(emulator.stats().transcripts).toHaveLength(2);
+      expect(emulator.stats().faults['lose-response']).toBe(1);
+    });
+
+    it('lists transcripts newest first with their audio_url, as GET /v2/transcript does', async () => {
+      const first = (await (await rawSubmit()).json()) as { id: string };
+      await sleep(5);
+      const second = (await (
+        await rawSubmit({ audio_url: audioUrl('hello.mp3'), speech_models: SPEECH_MODELS })
+      ).json()) as {
+        id: string;
+      };
+
+      const page = await sdk().transcripts.list({ limit: 10 });
+
+      expect(page.transcripts.map((t) => t.id)).toEqual([second.id, first.id]);
+      expect(page.transcripts[0]?.audio_url).toBe(audioUrl('hello.mp3'));
+      expect(page.transcripts[0]?.created).toBeInstanceOf(Date);
+    });
+  });
 });
