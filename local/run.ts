@@ -128,15 +128,23 @@ function progress(started: number, verbose: boolean) {
   };
 }
 
+/** Which AssemblyAI this run talks to. */
+type ProviderMode = 'bundled-emulator' | 'local-emulator' | 'assemblyai';
+
+function providerMode(): ProviderMode {
+  if (!process.env.ASSEMBLYAI_API_KEY?.trim()) return 'bundled-emulator';
+  const baseUrl = process.env.ASSEMBLYAI_BASE_URL?.trim();
+  const host = baseUrl ? new URL(baseUrl).hostname : '';
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(host) ? 'local-emulator' : 'assemblyai';
+}
+
 /**
- * The embedded S3, or — with a real AssemblyAI key — a real bucket: AssemblyAI downloads the audio
+ * The embedded S3, or — with the real AssemblyAI — a real bucket: AssemblyAI downloads the audio
  * from a presigned URL, and it cannot reach an S3 running on this machine.
  */
-async function openStorage() {
-  const realKey = process.env.ASSEMBLYAI_API_KEY?.trim();
-  if (!realKey) {
-    const s3 = await startEmbeddedS3({ directory: resolve('.local/s3'), bucket: LOCAL_BUCKET });
-    return { ...s3, realProvider: false };
+async function openStorage(mode: ProviderMode) {
+  if (mode !== 'assemblyai') {
+    return startEmbeddedS3({ directory: resolve('.local/s3'), bucket: LOCAL_BUCKET });
   }
   const bucket = process.env.TRANSCRIPTION_BUCKET?.trim();
   if (!bucket) {
@@ -151,14 +159,7 @@ async function openStorage() {
     `Using the real AssemblyAI at ${process.env.ASSEMBLYAI_BASE_URL ?? 'https://api.assemblyai.com'} and s3://${bucket}`,
   );
   const client = new S3Client({});
-  return {
-    bucket,
-    client,
-    env: {},
-    directory: undefined,
-    realProvider: true,
-    close: async () => client.destroy(),
-  };
+  return { bucket, client, env: {}, directory: undefined, close: async () => client.destroy() };
 }
 
 async function main(): Promise<number> {
@@ -167,9 +168,11 @@ async function main(): Promise<number> {
     say(`Cannot read ${cli.file}`);
     process.exit(2);
   });
-  const storage = await openStorage();
+  const mode = providerMode();
+  const storage = await openStorage(mode);
   const bucket = storage.bucket;
-  const emulator = storage.realProvider ? undefined : await startEmulator({ processingDelayMs: 1500 });
+  const emulator = mode === 'bundled-emulator' ? await startEmulator({ processingDelayMs: 1500 }) : undefined;
+  if (mode === 'local-emulator') say(`Using the AssemblyAI emulator at ${process.env.ASSEMBLYAI_BASE_URL}`);
   if (emulator) say(`No ASSEMBLYAI_API_KEY: using the bundled AssemblyAI emulator at ${emulator.url}`);
 
   try {

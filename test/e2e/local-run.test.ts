@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TranscriptionResult } from '../../lambdas/shared/contracts.js';
+import { type AssemblyAIEmulator, startEmulator } from '../../local/assemblyai-emulator/emulator.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -21,8 +22,8 @@ interface CliRun {
   stderr: string;
 }
 
-function runCli(cwd: string, args: string[]): Promise<CliRun> {
-  const env = { ...process.env, ASSEMBLYAI_API_KEY: '', NODE_OPTIONS: '' };
+function runCli(cwd: string, args: string[], extraEnv: Record<string, string> = {}): Promise<CliRun> {
+  const env = { ...process.env, ASSEMBLYAI_API_KEY: '', NODE_OPTIONS: '', ...extraEnv };
   return new Promise((resolve) => {
     execFile(TSX, [RUN, ...args], { cwd, env, timeout: 60_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -46,20 +47,34 @@ const CASES = {
 } satisfies Record<string, string[]>;
 
 let cwd: string;
+let emulator: AssemblyAIEmulator;
+let external: CliRun;
 const runs: Partial<Record<keyof typeof CASES, CliRun>> = {};
 const run = (name: keyof typeof CASES) => runs[name] as CliRun;
 const json = (name: keyof typeof CASES) => JSON.parse(run(name).stdout) as TranscriptionResult;
 
 beforeAll(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'transcription-e2e-'));
-  await Promise.all(
-    Object.entries(CASES).map(async ([name, args]) => {
+  // An emulator started on its own (as `npm run emulator` would be), answering the first submit with 429.
+  emulator = await startEmulator({
+    processingDelayMs: 200,
+    faults: [{ kind: 'rate-limit', on: 'submit', times: 1 }],
+  });
+  await Promise.all([
+    ...Object.entries(CASES).map(async ([name, args]) => {
       runs[name as keyof typeof CASES] = await runCli(cwd, args);
     }),
-  );
+    runCli(cwd, ['--file-id', 'e2e-external'], {
+      ASSEMBLYAI_BASE_URL: emulator.url,
+      ASSEMBLYAI_API_KEY: emulator.apiKey,
+    }).then((run) => {
+      external = run;
+    }),
+  ]);
 }, 120_000);
 
 afterAll(async () => {
+  await emulator.close();
   await rm(cwd, { recursive: true, force: true });
 });
 
@@ -120,4 +135,12 @@ describe('npm start (local/run.ts)', () => {
       expect(stdout).toBe('');
     },
   );
+
+  it('uses an emulator given by ASSEMBLYAI_BASE_URL on loopback, retrying its 429', () => {
+    expect(external.code).toBe(0);
+    expect(external.stderr).toContain(`Using the AssemblyAI emulator at ${emulator.url}`);
+    expect(external.stderr).toMatch(/↻ Submit to AssemblyAI: retry #1/);
+    expect(external.stdout).toContain('A: Привет, как дела?');
+    expect(emulator.stats().transcripts).toHaveLength(1);
+  });
 });
