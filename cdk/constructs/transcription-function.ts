@@ -101,7 +101,10 @@ export class TranscriptionFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
-      applicationLogLevelV2: ApplicationLogLevel[logLevel],
+      // Lambda's own filter never goes above INFO: Powertools writes its metrics (EMF) as log lines
+      // without a level, which Lambda treats as INFO, so a WARN filter would drop every custom
+      // metric and silence the alarms built on them. POWERTOOLS_LOG_LEVEL filters the logs instead.
+      applicationLogLevelV2: logLevel === 'DEBUG' ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.INFO,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',

@@ -28,7 +28,11 @@ export interface StepSpec {
   /** The `${…}` placeholder in the ASL that receives this function's ARN. */
   placeholder: string;
   memorySize: number;
-  /** Kept below the ASL state's TimeoutSeconds, so the Lambda's own timeout is what gets reported. */
+  /**
+   * At least 10 s (Lambda's init phase, not counted in the function timeout) plus a margin below
+   * the ASL state's TimeoutSeconds: the Lambda always ends before its state times out, so a retry
+   * never runs beside a still-running attempt (for Submit, that would be a second AssemblyAI job).
+   */
   timeout: Duration;
   objects: Partial<Record<PrefixName, ObjectAction[]>>;
   /** Reads objects that may be missing: without s3:ListBucket S3 answers 403 instead of 404. */
@@ -47,7 +51,7 @@ export interface StepSpec {
  * - format-segments 1024 MB: parses that transcript and builds the segments in memory.
  * - persist-result 512 MB: reads the segments and writes the result (same size as the segments).
  * - record-failure 256 MB: writes a small JSON object.
- * Timeouts: a few seconds under the state's TimeoutSeconds (30/30/60/120/60/30).
+ * Timeouts: 20-25 s under the state's TimeoutSeconds (45/45/75/135/75/45).
  */
 export const WORKFLOW_STEPS: readonly StepSpec[] = [
   {

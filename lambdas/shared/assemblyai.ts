@@ -64,6 +64,8 @@ export interface AssemblyAIOptions {
   baseUrl: string;
   speechModels: string[];
   timeoutMs: number;
+  /** Transcripts per page when looking for a lost job. @default 200 (AssemblyAI's maximum) */
+  lookupPageSize?: number;
 }
 
 /** AssemblyAI ids are UUID-like; the SDK does not URL-encode them, so nothing else may reach a path. */
@@ -85,6 +87,19 @@ export function urlPointsAtObject(url: string, object: { bucket: string; key: st
 
 /** Pages of recent transcripts read when looking for a lost job (newest first, 200 each). */
 const LOOKUP_PAGES = 5;
+/** Time the lookup may take, well inside Submit's Lambda timeout. */
+const LOOKUP_BUDGET_MS = 12_000;
+
+/** A page of `GET /v2/transcript`, as sent (the SDK's `list` converts `created` in local time). */
+interface TranscriptListPage {
+  transcripts: { id: string; status: Transcript['status']; created: string; audio_url: string }[];
+  page_details: { prev_url: string | null };
+}
+
+/** AssemblyAI's list sends `created` without a zone (`2023-11-02T21:49:25.586965`); it is UTC. */
+export function parseProviderTime(value: string): Date {
+  return new Date(/(Z|[+-]\d\d:?\d\d)$/i.test(value) ? value : `${value}Z`);
+}
 
 /** Replaces URLs (presigned ones included) so a provider message is safe for logs and results. */
 export function redactUrls(message: string): string {
@@ -151,6 +166,11 @@ class ClassifyingTranscriptService extends TranscriptService {
     super(params, new FileService(params));
   }
 
+  /** One page of the transcript list, unconverted (`url` is a path or an absolute `prev_url`). */
+  listPage(url: string): Promise<TranscriptListPage> {
+    return this.fetchJson<TranscriptListPage>(url);
+  }
+
   protected override async fetchJson<T>(input: string, init?: RequestInit): Promise<T> {
     const signal = AbortSignal.timeout(this.timeoutMs);
     let response: Response;
@@ -197,20 +217,24 @@ export function createAssemblyAIProvider(options: AssemblyAIOptions): Transcript
     },
     async findSubmitted(audio, since) {
       // Newest first, page by page back to `since` (a busy account may create hundreds of jobs in
-      // the seconds between a lost answer and its retry). The SDK parses `created`, which
-      // AssemblyAI sends without a zone, as local time: UTC on Lambda.
+      // the seconds between a lost answer and its retry), within a time budget so the Lambda
+      // never times out here. Read raw: the SDK would parse the zone-less `created` as local time.
       const transcripts = await service();
-      let page = await transcripts.list({ limit: 200 });
-      for (let read = 1; ; read++) {
-        const match = page.transcripts.find(
-          (item) => new Date(item.created) >= since && urlPointsAtObject(item.audio_url, audio),
-        );
+      const started = Date.now();
+      let url: string | null = `/v2/transcript?limit=${options.lookupPageSize ?? 200}`;
+      for (let read = 0; url; read++) {
+        if (read >= LOOKUP_PAGES || Date.now() - started > LOOKUP_BUDGET_MS) {
+          // Not knowing is not 'not found': submitting now could pay twice. Retry later instead.
+          throw new ProviderUnavailable('Could not finish looking for the job an earlier attempt created');
+        }
+        const page: TranscriptListPage = await transcripts.listPage(url);
+        const recent = page.transcripts.filter((item) => parseProviderTime(item.created) >= since);
+        const match = recent.find((item) => urlPointsAtObject(item.audio_url, audio));
         if (match) return { id: checkedId(match.id), status: match.status };
-        const oldest = page.transcripts.at(-1);
-        const older = page.page_details.prev_url;
-        if (!oldest || new Date(oldest.created) < since || !older || read >= LOOKUP_PAGES) return undefined;
-        page = await transcripts.list(older);
+        if (recent.length < page.transcripts.length) return undefined;
+        url = page.page_details.prev_url;
       }
+      return undefined;
     },
     async get(id) {
       return (await service()).get(checkedId(id));

@@ -201,36 +201,41 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
     sendJson(res, 200, pendingTranscript(job.id, params, 'queued'));
   };
 
-  /** `GET /v2/transcript`: newest first, as AssemblyAI lists them (`limit`, `created_on`). */
+  /** `GET /v2/transcript`: newest first, as AssemblyAI lists them (`limit`, `created_on`, `before_id`). */
   const list = (req: IncomingMessage, res: ServerResponse) => {
     const query = new URL(req.url ?? '/', 'http://emulator').searchParams;
     const limit = Math.min(Math.max(Number(query.get('limit') ?? 10) || 10, 1), 200);
     const createdOn = query.get('created_on');
-    const items = [...jobs.values()]
+    const beforeId = query.get('before_id');
+    const newestFirst = [...jobs.values()]
       .filter((job) => !createdOn || new Date(job.submittedAt).toISOString().startsWith(createdOn))
-      .sort((a, b) => b.submittedAt - a.submittedAt)
-      .slice(0, limit)
-      .map((job) => {
-        const body = currentBody(job);
-        return {
-          id: job.id,
-          resource_url: `/v2/transcript/${job.id}`,
-          status: body.status,
-          created: new Date(job.submittedAt).toISOString(),
-          completed: body.status === 'completed' ? new Date().toISOString() : null,
-          audio_url: job.params.audio_url,
-          error: body.status === 'error' ? (body.error ?? null) : null,
-        };
-      });
+      .sort((a, b) => b.submittedAt - a.submittedAt);
+    const start = beforeId ? newestFirst.findIndex((job) => job.id === beforeId) + 1 : 0;
+    const page = newestFirst.slice(start, start + limit);
+    const last = page.at(-1);
+    const base = `http://${req.headers.host}/v2/transcript`;
     sendJson(res, 200, {
       page_details: {
         limit,
-        result_count: items.length,
-        current_url: req.url,
-        prev_url: null,
+        result_count: page.length,
+        current_url: `${base}?${query}`,
+        // Like AssemblyAI: absolute, pointing at older transcripts.
+        prev_url: last && start + limit < newestFirst.length ? `${base}?limit=${limit}&before_id=${last.id}` : null,
         next_url: null,
       },
-      transcripts: items,
+      transcripts: page.map((job) => {
+        const body = currentBody(job);
+        return {
+          id: job.id,
+          resource_url: `${base}/${job.id}`,
+          status: body.status,
+          // Like AssemblyAI: no time zone (it is UTC).
+          created: new Date(job.submittedAt).toISOString().replace('Z', ''),
+          completed: body.status === 'completed' ? new Date().toISOString().replace('Z', '') : null,
+          audio_url: job.params.audio_url,
+          error: body.status === 'error' ? (body.error ?? null) : null,
+        };
+      }),
     });
   };
 

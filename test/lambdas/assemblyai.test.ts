@@ -12,6 +12,7 @@ import {
   classifyJobError,
   createAssemblyAIProvider,
   type ProviderTranscript,
+  parseProviderTime,
   redactUrls,
   type TranscriptionProvider,
   urlPointsAtObject,
@@ -212,6 +213,14 @@ describe('urlPointsAtObject', () => {
   });
 });
 
+describe('parseProviderTime', () => {
+  it("reads AssemblyAI's zone-less list times as UTC, whatever the machine's zone", () => {
+    expect(parseProviderTime('2023-11-02T21:49:25.586965').toISOString()).toBe('2023-11-02T21:49:25.586Z');
+    expect(parseProviderTime('2023-11-02T21:49:25Z').toISOString()).toBe('2023-11-02T21:49:25.000Z');
+    expect(parseProviderTime('2023-11-02T23:49:25+02:00').toISOString()).toBe('2023-11-02T21:49:25.000Z');
+  });
+});
+
 describe('redactUrls', () => {
   it('removes a presigned S3 URL entirely, signature included', () => {
     // Act
@@ -406,6 +415,44 @@ describe('createAssemblyAIProvider against the emulator', () => {
     // Assert
     expect(done.status).toBe('error');
     expect(classifyJobError(done.error).name).toBe('AudioDownloadFailed');
+  });
+
+  it('pages back through newer jobs to find the lost one, and stops at jobs older than the marker', async () => {
+    // Arrange: the lost job, then five newer jobs for other objects; pages of two
+    const p = provider({ lookupPageSize: 2 });
+    const before = new Date(Date.now() - 1_000);
+    const lost = await p.submit({ audioUrl });
+    for (let i = 0; i < 5; i++) await p.submit({ audioUrl: audioUrl.replace('hello.ogg', `other-${i}.ogg`) });
+    const gets = emulator.stats().gets;
+
+    // Act
+    const found = await p.findSubmitted({ bucket: TEST_BUCKET, key: 'transcription/123/hello.ogg' }, before);
+    const pagesRead = emulator.stats().gets - gets;
+    const missing = await p.findSubmitted(
+      { bucket: TEST_BUCKET, key: 'transcription/123/absent.ogg' },
+      before,
+    );
+
+    // Assert
+    expect(found?.id).toBe(lost.id);
+    expect(pagesRead).toBe(3);
+    expect(missing).toBeUndefined();
+  });
+
+  it('refuses to guess when the lost job is further back than it may look', async () => {
+    // Arrange: the lost job behind more than five pages of newer ones
+    const p = provider({ lookupPageSize: 1 });
+    const before = new Date(Date.now() - 1_000);
+    await p.submit({ audioUrl });
+    for (let i = 0; i < 5; i++) await p.submit({ audioUrl: audioUrl.replace('hello.ogg', `other-${i}.ogg`) });
+
+    // Act
+    const error = await rejectionOf(
+      p.findSubmitted({ bucket: TEST_BUCKET, key: 'transcription/123/hello.ogg' }, before),
+    );
+
+    // Assert: retried by the state machine, never 'not found' (which would submit a second job)
+    expect(error.name).toBe('ProviderUnavailable');
   });
 
   it('finds a job submitted since a given time for the same S3 object', async () => {

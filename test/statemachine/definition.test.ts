@@ -97,7 +97,7 @@ describe('statemachine/transcription.asl.json', () => {
     const names = states.flatMap(([, s]) =>
       [...(s.Retry ?? []), ...(s.Catch ?? [])].flatMap((r) => r.ErrorEquals),
     );
-    const ours = names.filter((n) => !/^(States|Lambda|Sandbox)\./.test(n));
+    const ours = names.filter((n) => !/^(States|Lambda|Sandbox|Runtime)\./.test(n));
     expect(ours.length).toBeGreaterThan(0);
     for (const name of ours) expect(ERROR_TYPES).toContain(name);
   });

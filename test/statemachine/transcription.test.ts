@@ -358,7 +358,10 @@ describe('the transcription state machine', () => {
     const crashOnce = async (event: unknown) => {
       if (crashes === 0) {
         crashes += 1;
-        throw Object.assign(new Error('Runtime exited'), { name: 'Lambda.Unknown' });
+        // What Step Functions reports when a Node process exits mid-invocation.
+        throw Object.assign(new Error('RequestId: … Error: Runtime exited with error: exit status 1'), {
+          name: 'Runtime.ExitError',
+        });
       }
       return harness.handlers['format-segments']?.(event);
     };
