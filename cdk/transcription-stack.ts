@@ -83,7 +83,7 @@ export class TranscriptionStack extends Stack {
     this.monitoring = new TranscriptionMonitoring(this, 'Monitoring', {
       stateMachine: this.workflow.stateMachine,
       functions: WORKFLOW_STEPS.map((spec) => this.steps.functions[spec.step]),
-      providerSteps: WORKFLOW_STEPS.filter((spec) => spec.readsApiKey).map((spec) => spec.step),
+      providerSteps: ['submit-transcription', 'check-transcript'],
       namePrefix: prefix,
       serviceName: serviceNameOf(config.environment),
       alarmEmail: config.alarmEmail,

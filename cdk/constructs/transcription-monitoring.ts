@@ -34,7 +34,10 @@ export interface TranscriptionMonitoringProps {
   stateMachine: StateMachine;
   /** The step functions, in workflow order. */
   functions: TranscriptionFunction[];
-  /** The steps that call AssemblyAI and so may emit `ProviderErrors`. */
+  /**
+   * The steps whose AssemblyAI errors fail the step, and so emit `ProviderErrors` (Persist and
+   * Record failure only delete, catch a failure and count `ProviderDeleteFailed` instead).
+   */
   providerSteps: string[];
   /** Prefix of alarm and dashboard names, e.g. `wisevoice-transcription-prod`. */
   namePrefix: string;
@@ -213,7 +216,7 @@ export class TranscriptionMonitoring extends Construct {
         ),
         // A transcript that could not be deleted at AssemblyAI: the result is stored, a copy remains there.
         right: [
-          stepMetric(props.serviceName, METRIC_NAMES.providerDeleteFailed, 'persist-result', 'Sum').with({
+          searchMetric(props.serviceName, METRIC_NAMES.providerDeleteFailed, 'Sum').with({
             label: 'transcript not deleted',
           }),
         ],

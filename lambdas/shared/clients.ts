@@ -9,7 +9,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createAssemblyAIProvider, type TranscriptionProvider } from './assemblyai.js';
 import type { WorkflowConfig } from './config.js';
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError, ProviderUnavailable } from './errors.js';
 
 /** S3 client; `S3_FORCE_PATH_STYLE=true` and `AWS_ENDPOINT_URL_S3` point it at a local emulator. */
 export function createS3Client(tracer: Tracer, env = process.env): S3Client {
@@ -30,7 +30,14 @@ export function apiKeySource(tracer: Tracer, env = process.env): () => Promise<s
       awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient({})),
     });
     return async () => {
-      const key = await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS });
+      let key: unknown;
+      try {
+        key = await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS });
+      } catch {
+        // Throttling or a Secrets Manager hiccup: retried like any provider outage (a missing or
+        // forbidden secret fails the same way after the retries, with this message in the result).
+        throw new ProviderUnavailable('The AssemblyAI API key could not be read from Secrets Manager');
+      }
       if (typeof key !== 'string' || key.trim() === '') {
         throw new ConfigurationError('The AssemblyAI API key secret is empty');
       }

@@ -220,7 +220,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
         result_count: page.length,
         current_url: `${base}?${query}`,
         // Like AssemblyAI: absolute, pointing at older transcripts.
-        prev_url: last && start + limit < newestFirst.length ? `${base}?limit=${limit}&before_id=${last.id}` : null,
+        prev_url:
+          last && start + limit < newestFirst.length ? `${base}?limit=${limit}&before_id=${last.id}` : null,
         next_url: null,
       },
       transcripts: page.map((job) => {

@@ -74,11 +74,9 @@ describe('TranscriptionMonitoring', () => {
     const inputs = metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat?.Metric);
 
     expect(provider?.Threshold).toBe(5);
-    expect(metrics.find((m) => m.Expression)?.Expression).toBe(
-      'FILL(p0, 0) + FILL(p1, 0) + FILL(p2, 0) + FILL(p3, 0)',
-    );
+    expect(metrics.find((m) => m.Expression)?.Expression).toBe('FILL(p0, 0) + FILL(p1, 0)');
     expect(inputs).toEqual(
-      ['submit-transcription', 'check-transcript', 'persist-result', 'record-failure'].map((step) => ({
+      ['submit-transcription', 'check-transcript'].map((step) => ({
         Namespace: 'Transcription',
         MetricName: 'ProviderErrors',
         Dimensions: [
