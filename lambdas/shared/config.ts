@@ -31,7 +31,10 @@ export interface WorkflowConfig {
     /** DELETE_TRANSCRIPT_AFTER_PERSIST (default true): the bucket keeps the only copy. */
     deleteAfterPersist: boolean;
   };
-  /** PRESIGNED_URL_TTL_SECONDS (default 3600): how long AssemblyAI may take to start downloading. */
+  /**
+   * PRESIGNED_URL_TTL_SECONDS (default 3600): the cap on the presigned URL's lifetime, which is
+   * otherwise the time until the poll deadline (see presignedUrlLifetime in Submit).
+   */
   presignedUrlTtlSeconds: number;
   poll: {
     /** POLL_DEADLINE_BASE_SECONDS (default 900): allowance for queueing, whatever the length. */

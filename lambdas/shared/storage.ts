@@ -20,7 +20,7 @@ const THROTTLING = new Set([
   'InternalError',
 ]);
 
-export function isTransientStorageError(error: unknown): boolean {
+function isTransientStorageError(error: unknown): boolean {
   const e = error as AwsError;
   const status = e?.$metadata?.httpStatusCode ?? 0;
   return status >= 500 || status === 429 || THROTTLING.has(e?.name ?? '') || Boolean(e?.$retryable);

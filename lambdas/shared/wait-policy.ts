@@ -19,7 +19,7 @@ export const MIN_WAIT_SECONDS = 2;
  * AssemblyAI usually returns a file in a fraction of its length; this is a deliberately
  * optimistic guess of when to look first, not a promise.
  */
-export function expectedTurnaroundSeconds(audioSeconds: number): number {
+function expectedTurnaroundSeconds(audioSeconds: number): number {
   return 3 + 0.05 * audioSeconds;
 }
 

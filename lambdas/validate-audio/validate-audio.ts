@@ -93,7 +93,7 @@ function durationOf(metadata: IAudioMetadata, sizeBytes: number): number | null 
 }
 
 /** `1.4 s`, `3.5 min`, `2.0 h`: durations in messages for users. */
-export function formatDuration(seconds: number): string {
+function formatDuration(seconds: number): string {
   if (seconds < 60) return `${Number(seconds.toFixed(seconds < 10 ? 2 : 1))} s`;
   if (seconds < 3600) return `${Number((seconds / 60).toFixed(1))} min`;
   return `${Number((seconds / 3600).toFixed(1))} h`;
@@ -104,7 +104,7 @@ const OGG_TAIL_READS = [16 * 1024, 80 * 1024];
 const OGG_PAGE_HEADER_BYTES = 27;
 
 /** The granule position of the last complete page in `tail`, or undefined. */
-export function lastOggGranule(tail: Buffer): bigint | undefined {
+function lastOggGranule(tail: Buffer): bigint | undefined {
   for (let at = tail.lastIndexOf('OggS'); at >= 0; at = at > 0 ? tail.lastIndexOf('OggS', at - 1) : -1) {
     if (at + OGG_PAGE_HEADER_BYTES > tail.length) continue;
     const segments = tail[at + 26] as number;
