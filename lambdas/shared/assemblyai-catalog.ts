@@ -1,0 +1,119 @@
+/**
+ * What AssemblyAI accepts today, in one place: speech model names (current and deprecated, with
+ * the languages each covers), the language codes it publishes, and the deployment defaults built
+ * from them. The Lambdas' config, the CDK context, request validation and the emulator all read
+ * this module, so the day a model name goes stale one edit (and a failing test) says so.
+ *
+ * Sources (check them when AssemblyAI changes its models):
+ * - Language codes: AssemblyAI's OpenAPI spec (AssemblyAI/assemblyai-api-spec `openapi.json`,
+ *   v1.3.4, `components.schemas.TranscriptLanguageCode`; copy in test/fixtures/assemblyai/).
+ * - Models: https://www.assemblyai.com/docs/getting-started/models ("Universal-3.5 Pro … Supports
+ *   18 languages"; "Universal-2 … 99 languages"); the 18 languages as listed on
+ *   https://www.assemblyai.com/docs/streaming/universal-3-pro ("EN, ES, DE, FR, PT, IT, TR, NL,
+ *   SV, NO, DA, FI, HI, VI, AR, HE, JA, ZH").
+ * - Deprecation: since mid-2026 `POST /v2/transcript` answers HTTP 400 to `universal-3-pro` with
+ *   'The "universal-3-pro" speech model(s) have been deprecated. Use speech_models:
+ *   ["universal-3-5-pro", "universal-2"] instead.' (TypeWhisper/typewhisper-mac#1042,
+ *   Thinline-Dynamic-Solutions/ThinLineRadio#237). `nano` is no longer accepted (vercel/ai
+ *   @ai-sdk/assemblyai 1.0.33 release notes); `best`, `slam-1` and `universal` are legacy names.
+ */
+
+/** `TranscriptLanguageCode` of AssemblyAI's OpenAPI spec 1.3.4, in the spec's order. */
+// biome-ignore format: one code list, kept compact
+export const LANGUAGE_CODES = [
+  'en', 'en_au', 'en_uk', 'en_us', 'es', 'fr', 'de', 'it', 'pt', 'nl', 'af', 'sq', 'am', 'ar', 'hy',
+  'as', 'az', 'ba', 'eu', 'be', 'bn', 'bs', 'br', 'bg', 'my', 'ca', 'zh', 'hr', 'cs', 'da', 'et',
+  'fo', 'fi', 'gl', 'ka', 'el', 'gu', 'ht', 'ha', 'haw', 'he', 'hi', 'hu', 'is', 'id', 'ja', 'jw',
+  'kn', 'kk', 'km', 'ko', 'lo', 'la', 'lv', 'ln', 'lt', 'lb', 'mk', 'mg', 'ms', 'ml', 'mt', 'mi',
+  'mr', 'mn', 'ne', 'no', 'nn', 'oc', 'pa', 'ps', 'fa', 'pl', 'ro', 'ru', 'sa', 'sr', 'sn', 'sd',
+  'si', 'sk', 'sl', 'so', 'su', 'sw', 'sv', 'tl', 'tg', 'ta', 'tt', 'te', 'th', 'bo', 'tr', 'tk',
+  'uk', 'ur', 'uz', 'vi', 'cy', 'yi', 'yo',
+] as const;
+
+export type LanguageCode = (typeof LANGUAGE_CODES)[number];
+
+const LANGUAGE_CODE_SET: ReadonlySet<string> = new Set(LANGUAGE_CODES);
+
+export function isLanguageCode(value: unknown): value is LanguageCode {
+  return typeof value === 'string' && LANGUAGE_CODE_SET.has(value);
+}
+
+/** `en_us` → `en`: the language a regional code belongs to. */
+export function baseLanguage(code: string): string {
+  return code.split('_')[0] ?? code;
+}
+
+export interface SpeechModelInfo {
+  status: 'current' | 'deprecated';
+  /** Base languages the model transcribes; `'all'` for every published code. */
+  languages: readonly string[] | 'all';
+}
+
+export const SPEECH_MODELS: Readonly<Record<string, SpeechModelInfo>> = {
+  'universal-3-5-pro': {
+    status: 'current',
+    languages: [
+      'en',
+      'es',
+      'de',
+      'fr',
+      'pt',
+      'it',
+      'tr',
+      'nl',
+      'sv',
+      'no',
+      'da',
+      'fi',
+      'hi',
+      'vi',
+      'ar',
+      'he',
+      'ja',
+      'zh',
+    ],
+  },
+  'universal-2': { status: 'current', languages: 'all' },
+  'universal-3-pro': { status: 'deprecated', languages: ['en', 'es', 'de', 'fr', 'pt', 'it'] },
+  best: { status: 'deprecated', languages: 'all' },
+  nano: { status: 'deprecated', languages: 'all' },
+  'slam-1': { status: 'deprecated', languages: ['en'] },
+  universal: { status: 'deprecated', languages: 'all' },
+};
+
+/** The `speech_models` AssemblyAI itself recommends: the best model first, Universal-2 for the other 81 languages (Russian among them). */
+export const DEFAULT_SPEECH_MODELS = ['universal-3-5-pro', 'universal-2'] as const;
+
+/** The bot's audience: Russian and English voice messages, mostly shorter than detection needs. */
+export const DEFAULT_EXPECTED_LANGUAGES = ['ru', 'en'] as const;
+export const DEFAULT_FALLBACK_LANGUAGE = 'ru';
+
+/** AssemblyAI's 400 text for deprecated model names, verbatim for a single name. */
+export function deprecatedModelsMessage(models: readonly string[]): string {
+  const names = models.map((m) => `"${m}"`).join(', ');
+  const replacement = DEFAULT_SPEECH_MODELS.map((m) => `"${m}"`).join(', ');
+  return `The ${names} speech model(s) have been deprecated. Use speech_models: [${replacement}] instead.`;
+}
+
+/** Why a `speech_models` list cannot be sent today, or undefined when it can. */
+export function speechModelsProblem(models: readonly string[]): string | undefined {
+  if (models.length === 0) return 'speech_models must name at least one model';
+  const unknown = models.filter((m) => !(m in SPEECH_MODELS));
+  if (unknown.length > 0) {
+    const current = Object.keys(SPEECH_MODELS).filter((m) => SPEECH_MODELS[m]?.status === 'current');
+    return `Unknown speech model(s) ${unknown.map((m) => `"${m}"`).join(', ')}; current models: ${current.join(', ')}`;
+  }
+  const deprecated = models.filter((m) => SPEECH_MODELS[m]?.status === 'deprecated');
+  return deprecated.length > 0 ? deprecatedModelsMessage(deprecated) : undefined;
+}
+
+export function modelCoversLanguage(model: string, languageCode: string): boolean {
+  const languages = SPEECH_MODELS[model]?.languages;
+  if (languages === undefined) return false;
+  return languages === 'all' || languages.includes(baseLanguage(languageCode));
+}
+
+/** The first model in the priority list that covers the language (AssemblyAI's routing), if any. */
+export function routeSpeechModel(models: readonly string[], languageCode: string): string | undefined {
+  return models.find((m) => modelCoversLanguage(m, languageCode));
+}
