@@ -85,6 +85,8 @@ export async function formatSegments(state: SubmittedState, deps: FormatDeps): P
   const document: SegmentsDocument = {
     transcript_id: transcript.id,
     language_code: transcript.language_code ?? null,
+    language_confidence: transcript.language_confidence ?? null,
+    speech_model_used: transcript.speech_model_used ?? null,
     audio_duration: transcript.audio_duration ?? state.audio.duration_seconds,
     segments,
   };

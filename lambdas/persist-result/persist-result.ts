@@ -50,6 +50,8 @@ function completedResult(state: FormattedState, document: SegmentsDocument, now:
       processing_time: processingTimeSeconds(state.execution.started_at, now),
       audio_duration: document.audio_duration,
       language_code: document.language_code,
+      language_confidence: document.language_confidence ?? null,
+      speech_model_used: document.speech_model_used ?? null,
       transcript_id: document.transcript_id,
       execution_arn: state.execution.arn,
     },

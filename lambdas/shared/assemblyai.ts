@@ -17,11 +17,16 @@ import {
 
 export type ProviderTranscript = Transcript;
 
-/** The part of a finished transcript that formatting needs; the rest is not kept. */
+/** The part of a finished transcript that formatting and the result's metadata need; the rest is not kept. */
 export type StoredTranscript = Pick<
   Transcript,
   'id' | 'language_code' | 'audio_duration' | 'text' | 'words' | 'utterances'
->;
+> & {
+  /** Which model ran (`speech_models` is a priority list); absent in transcripts stored before this field. */
+  speech_model_used?: string | null;
+  /** 0–1 when the language was detected; null when it was given. */
+  language_confidence?: number | null;
+};
 
 export function toStoredTranscript(t: Transcript): StoredTranscript {
   return {
@@ -31,6 +36,8 @@ export function toStoredTranscript(t: Transcript): StoredTranscript {
     text: t.text,
     words: t.words,
     utterances: t.utterances,
+    speech_model_used: typeof t.speech_model_used === 'string' ? t.speech_model_used : null,
+    language_confidence: typeof t.language_confidence === 'number' ? t.language_confidence : null,
   };
 }
 
@@ -58,11 +65,22 @@ export interface TranscriptionProvider {
   delete(id: string): Promise<void>;
 }
 
+/** How the language is chosen when a request does not name it (see WorkflowConfig). */
+export interface LanguageDetectionPolicy {
+  /** Published codes, or `['all']`. */
+  expectedLanguages: string[];
+  /** A published code, or `auto`. */
+  fallbackLanguage: string;
+  /** 0 = off: AssemblyAI fails a job whose detected language is less certain than this. */
+  confidenceThreshold: number;
+}
+
 export interface AssemblyAIOptions {
   /** Resolved per call so a rotated secret is picked up when the cache expires. */
   apiKey: () => Promise<string>;
   baseUrl: string;
   speechModels: string[];
+  languageDetection: LanguageDetectionPolicy;
   timeoutMs: number;
   /** Transcripts per page when looking for a lost job. @default 200 (AssemblyAI's maximum) */
   lookupPageSize?: number;
@@ -146,6 +164,25 @@ export function classifyJobError(providerMessage: string | null | undefined): Tr
   return new TranscriptionFailed(`AssemblyAI could not transcribe the audio (${message})`);
 }
 
+/**
+ * AssemblyAI's detection options (OpenAPI `language_detection_options`, `language_confidence_threshold`):
+ * restricting detection to the expected languages, with a fallback, is what makes a 5 s Russian
+ * voice message come back Russian; `all` sends bare detection.
+ */
+export function languageDetectionParams(policy: LanguageDetectionPolicy): Partial<TranscriptParams> {
+  const expectsAll = policy.expectedLanguages.length === 0 || policy.expectedLanguages.includes('all');
+  return {
+    language_detection: true,
+    ...(!expectsAll && {
+      language_detection_options: {
+        expected_languages: policy.expectedLanguages,
+        fallback_language: policy.fallbackLanguage,
+      },
+    }),
+    ...(policy.confidenceThreshold > 0 && { language_confidence_threshold: policy.confidenceThreshold }),
+  };
+}
+
 function describeNetworkError(error: unknown): string {
   const e = error as { name?: string; cause?: { code?: string } };
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'the request timed out';
@@ -209,7 +246,9 @@ export function createAssemblyAIProvider(options: AssemblyAIOptions): Transcript
         audio_url: request.audioUrl,
         speech_models: options.speechModels,
         speaker_labels: true,
-        ...(request.languageCode ? { language_code: request.languageCode } : { language_detection: true }),
+        ...(request.languageCode
+          ? { language_code: request.languageCode }
+          : languageDetectionParams(options.languageDetection)),
         ...(request.speakersExpected ? { speakers_expected: request.speakersExpected } : {}),
       };
       const transcript = await (await service()).submit(params);

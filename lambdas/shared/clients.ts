@@ -58,6 +58,7 @@ export function createProvider(
     apiKey: apiKeySource(tracer, env),
     baseUrl: config.assemblyai.baseUrl,
     speechModels: config.assemblyai.speechModels,
+    languageDetection: config.assemblyai.languageDetection,
     timeoutMs: config.assemblyai.timeoutMs,
   });
 }

@@ -3,6 +3,13 @@
  * cold start loudly (ConfigurationError) instead of failing every transcription later.
  * The CDK stack sets these variables; `local/run.ts` sets them for the local run.
  */
+import {
+  DEFAULT_EXPECTED_LANGUAGES,
+  DEFAULT_FALLBACK_LANGUAGE,
+  DEFAULT_SPEECH_MODELS,
+  isLanguageCode,
+  speechModelsProblem,
+} from './assemblyai-catalog.js';
 import { DEFAULT_INPUT_PREFIX, DEFAULT_RESULTS_PREFIX } from './contracts.js';
 import { ConfigurationError } from './errors.js';
 
@@ -24,8 +31,28 @@ export interface WorkflowConfig {
   assemblyai: {
     /** ASSEMBLYAI_BASE_URL (default the US endpoint; `https://api.eu.assemblyai.com` for the EU). */
     baseUrl: string;
-    /** ASSEMBLYAI_SPEECH_MODELS (default `universal-3-pro,universal-2`): tried in order. */
+    /**
+     * ASSEMBLYAI_SPEECH_MODELS (default `universal-3-5-pro,universal-2`, from the catalog): tried
+     * in order. A deprecated or unknown name fails the cold start: AssemblyAI would refuse every job.
+     */
     speechModels: string[];
+    /**
+     * Used when the input has no `language_code`. AssemblyAI's detection needs ~15 s of speech to be
+     * reliable and most voice messages are shorter, so detection is limited to the languages this
+     * deployment expects, with a fallback for anything else.
+     */
+    languageDetection: {
+      /** ASSEMBLYAI_EXPECTED_LANGUAGES (default `ru,en`): published codes, or `all`. */
+      expectedLanguages: string[];
+      /** ASSEMBLYAI_FALLBACK_LANGUAGE (default `ru`): a published code, or `auto` (the most likely expected one). */
+      fallbackLanguage: string;
+      /**
+       * ASSEMBLYAI_LANGUAGE_CONFIDENCE_THRESHOLD (default 0 = off): AssemblyAI fails the job when the
+       * detected language's confidence is below it. Off by default: with expected languages and a
+       * fallback a short message still gets a transcript, which a chat bot prefers to an error.
+       */
+      confidenceThreshold: number;
+    };
     /** ASSEMBLYAI_TIMEOUT_MS (default 10000): per HTTP request; the SDK itself has none. */
     timeoutMs: number;
     /** DELETE_TRANSCRIPT_AFTER_PERSIST (default true): the bucket keeps the only copy. */
@@ -63,6 +90,24 @@ function positiveNumber(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+function fraction(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value > 1)
+    throw new ConfigurationError(`${name} must be a number from 0 to 1`);
+  return value;
+}
+
+/** A comma-separated list; unset or empty gives the fallback. */
+function list(env: Env, name: string, fallback: readonly string[]): string[] {
+  const items = (env[name] ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  return items.length > 0 ? items : [...fallback];
+}
+
 function boolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
@@ -83,11 +128,22 @@ export function loadConfig(env: Env = process.env): WorkflowConfig {
   const baseUrl = (env.ASSEMBLYAI_BASE_URL?.trim() || 'https://api.assemblyai.com').replace(/\/+$/, '');
   if (!/^https?:\/\//.test(baseUrl))
     throw new ConfigurationError('ASSEMBLYAI_BASE_URL must be an http(s) URL');
-  const speechModels = (env.ASSEMBLYAI_SPEECH_MODELS ?? 'universal-3-pro,universal-2')
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean);
-  if (speechModels.length === 0) throw new ConfigurationError('ASSEMBLYAI_SPEECH_MODELS must name a model');
+  const speechModels = list(env, 'ASSEMBLYAI_SPEECH_MODELS', DEFAULT_SPEECH_MODELS);
+  const modelsProblem = speechModelsProblem(speechModels);
+  if (modelsProblem) throw new ConfigurationError(`ASSEMBLYAI_SPEECH_MODELS: ${modelsProblem}`);
+  const expectedLanguages = list(env, 'ASSEMBLYAI_EXPECTED_LANGUAGES', DEFAULT_EXPECTED_LANGUAGES);
+  if (!(expectedLanguages.join() === 'all' || expectedLanguages.every(isLanguageCode))) {
+    throw new ConfigurationError(
+      'ASSEMBLYAI_EXPECTED_LANGUAGES must be "all" or AssemblyAI language codes (e.g. "ru,en")',
+    );
+  }
+  const fallbackLanguage = env.ASSEMBLYAI_FALLBACK_LANGUAGE?.trim() || DEFAULT_FALLBACK_LANGUAGE;
+  if (fallbackLanguage !== 'auto' && !isLanguageCode(fallbackLanguage)) {
+    throw new ConfigurationError(
+      'ASSEMBLYAI_FALLBACK_LANGUAGE must be "auto" or an AssemblyAI language code',
+    );
+  }
+  const confidenceThreshold = fraction(env, 'ASSEMBLYAI_LANGUAGE_CONFIDENCE_THRESHOLD', 0);
   return {
     bucket: required(env, 'TRANSCRIPTION_BUCKET'),
     inputPrefix: prefix(env, 'INPUT_PREFIX', DEFAULT_INPUT_PREFIX),
@@ -99,6 +155,7 @@ export function loadConfig(env: Env = process.env): WorkflowConfig {
     assemblyai: {
       baseUrl,
       speechModels,
+      languageDetection: { expectedLanguages, fallbackLanguage, confidenceThreshold },
       timeoutMs: positiveNumber(env, 'ASSEMBLYAI_TIMEOUT_MS', 10_000),
       deleteAfterPersist: boolean(env, 'DELETE_TRANSCRIPT_AFTER_PERSIST', true),
     },

@@ -7,8 +7,6 @@ import { createHash } from 'node:crypto';
 import type { ErrorType } from './errors.js';
 
 export const FILE_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
-/** AssemblyAI language codes: `ru`, `en`, `en_us`, `pt`, … */
-export const LANGUAGE_CODE_PATTERN = /^[a-z]{2,3}(_[a-z]{2})?$/;
 export const MAX_SPEAKERS_EXPECTED = 10;
 /** S3's own limit on key length, in UTF-8 bytes. */
 export const MAX_S3_KEY_BYTES = 1024;
@@ -65,7 +63,10 @@ export interface TranscriptionInput {
   file_id: string;
   /** The bucket this deployment serves. */
   bucket: string;
-  /** E.g. `ru`, `en_us`; absent: automatic language detection. */
+  /**
+   * One of AssemblyAI's published codes (`LANGUAGE_CODES` in assemblyai-catalog.ts), e.g. `ru`,
+   * `en_us`; absent: detection among the deployment's expected languages.
+   */
   language_code?: string;
   /** 1-10. */
   speakers_expected?: number;
@@ -98,6 +99,10 @@ export interface CompletedResult {
     processing_time: number;
     audio_duration: number | null;
     language_code: string | null;
+    /** 0–1 when AssemblyAI detected the language; null when the request named it. */
+    language_confidence: number | null;
+    /** The model that ran, from the request's priority list (e.g. `universal-2` for Russian). */
+    speech_model_used: string | null;
     transcript_id: string;
     execution_arn: string;
   };

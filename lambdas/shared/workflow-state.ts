@@ -53,6 +53,9 @@ export interface SegmentsRef {
 export interface SegmentsDocument {
   transcript_id: string;
   language_code: string | null;
+  /** Absent in documents written before these fields existed. */
+  language_confidence?: number | null;
+  speech_model_used?: string | null;
   audio_duration: number | null;
   segments: Segment[];
 }

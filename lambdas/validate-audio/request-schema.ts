@@ -4,10 +4,10 @@
  * "Validate audio" alone rather than into every Lambda.
  */
 import { z } from 'zod';
+import { isLanguageCode } from '../shared/assemblyai-catalog.js';
 import {
   FILE_ID_PATTERN,
   type InputPolicy,
-  LANGUAGE_CODE_PATTERN,
   MAX_SPEAKERS_EXPECTED,
   parseUserId,
   s3KeyProblem,
@@ -42,7 +42,10 @@ export function transcriptionRequestSchema(
       bucket: z.string().refine((b) => b === policy.bucket, 'is not the bucket this workflow serves'),
       language_code: z
         .string()
-        .regex(LANGUAGE_CODE_PATTERN, 'must be a language code like "ru" or "en_us"')
+        .refine(
+          isLanguageCode,
+          'is not a language code AssemblyAI publishes (e.g. "ru", "en", "en_us", "en_uk"; see its supported languages)',
+        )
         .optional(),
       speakers_expected: z
         .number(SPEAKERS)

@@ -3,6 +3,8 @@
  * errors, and the real SDK over real HTTP against the emulator (faults included).
  */
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -17,6 +19,8 @@ import {
   type TranscriptionProvider,
   urlPointsAtObject,
 } from '../../lambdas/shared/assemblyai.js';
+import { DEFAULT_SPEECH_MODELS } from '../../lambdas/shared/assemblyai-catalog.js';
+import { loadConfig } from '../../lambdas/shared/config.js';
 import { type AssemblyAIEmulator, startEmulator } from '../../local/assemblyai-emulator/emulator.js';
 import {
   AUDIO_DIR,
@@ -30,7 +34,9 @@ import {
 const httpBodies = assemblyaiFixture<Record<string, { error: string }>>('http-error-bodies.docs.json');
 const downloadError = assemblyaiFixture<{ error: string }>('error-download.docs-common-errors.json');
 const tooShortError = assemblyaiFixture<{ error: string }>('error-too-short.docs-common-errors.json');
-const SPEECH_MODELS = ['universal-3-pro', 'universal-2'];
+const SPEECH_MODELS = [...DEFAULT_SPEECH_MODELS];
+/** The deployment defaults (expected ru/en, fallback ru, no threshold). */
+const DEFAULT_LANGUAGE_POLICY = loadConfig({ TRANSCRIPTION_BUCKET: 'b' }).assemblyai.languageDetection;
 const PRESIGNED =
   'https://wisevoice-transcription-dev.s3.eu-central-1.amazonaws.com/transcription/123/abc-123.ogg' +
   '?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAXXXXXXXX%2F20260301%2Feu-central-1%2Fs3%2Faws4_request' +
@@ -239,6 +245,79 @@ describe('redactUrls', () => {
   });
 });
 
+describe('the submit request body', () => {
+  /** A one-route server that records the POST body and answers like AssemblyAI (a queued job). */
+  async function capturingServer() {
+    const bodies: Record<string, unknown>[] = [];
+    const queued = assemblyaiFixture<Record<string, unknown>>('queued.go-sdk-testdata.json');
+    const server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ ...queued, id: '6f9a1c2e-5d4b-4c3a-9e8f-0a1b2c3d4e5f' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return { url, bodies, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  const submitWith = async (env: Record<string, string>, request: { languageCode?: string } = {}) => {
+    const server = await capturingServer();
+    try {
+      const config = loadConfig({ TRANSCRIPTION_BUCKET: 'b', ...env });
+      await createAssemblyAIProvider({
+        apiKey: async () => 'key',
+        baseUrl: server.url,
+        speechModels: config.assemblyai.speechModels,
+        languageDetection: config.assemblyai.languageDetection,
+        timeoutMs: 2_000,
+      }).submit({ audioUrl: PRESIGNED, ...request });
+      return server.bodies[0] as Record<string, unknown>;
+    } finally {
+      await server.close();
+    }
+  };
+
+  it('sends the current default models and detection limited to ru/en with fallback ru', async () => {
+    // Act
+    const body = await submitWith({});
+
+    // Assert
+    expect(body.speech_models).toEqual(['universal-3-5-pro', 'universal-2']);
+    expect(body.language_detection).toBe(true);
+    expect(body.language_detection_options).toEqual({
+      expected_languages: ['ru', 'en'],
+      fallback_language: 'ru',
+    });
+    expect(body).not.toHaveProperty('language_confidence_threshold');
+    expect(body).not.toHaveProperty('language_code');
+  });
+
+  it("lets the request's language_code win over detection", async () => {
+    // Act
+    const body = await submitWith({}, { languageCode: 'en_us' });
+
+    // Assert
+    expect(body.language_code).toBe('en_us');
+    expect(body).not.toHaveProperty('language_detection');
+    expect(body).not.toHaveProperty('language_detection_options');
+  });
+
+  it('sends a configured confidence threshold, and bare detection for expected languages "all"', async () => {
+    // Act
+    const body = await submitWith({
+      ASSEMBLYAI_EXPECTED_LANGUAGES: 'all',
+      ASSEMBLYAI_LANGUAGE_CONFIDENCE_THRESHOLD: '0.6',
+    });
+
+    // Assert
+    expect(body.language_detection).toBe(true);
+    expect(body).not.toHaveProperty('language_detection_options');
+    expect(body.language_confidence_threshold).toBe(0.6);
+  });
+});
+
 describe('createAssemblyAIProvider against the emulator', () => {
   let emulator: AssemblyAIEmulator;
   let s3: TestS3;
@@ -249,6 +328,7 @@ describe('createAssemblyAIProvider against the emulator', () => {
       apiKey: async () => emulator.apiKey,
       baseUrl: emulator.url,
       speechModels: SPEECH_MODELS,
+      languageDetection: DEFAULT_LANGUAGE_POLICY,
       timeoutMs: 2_000,
       ...options,
     });

@@ -176,13 +176,23 @@ describe('parseRequest', () => {
     expect(error.message).toContain('callback_url');
   });
 
-  it.each(['Russian', 'RU', 'r', 'ru-RU', ''])('refuses the language_code %p', (code) => {
-    // Act
-    const error = refusal(withField('language_code', code));
+  it.each(['Russian', 'RU', 'r', 'ru-RU', '', 'zz', 'en_gb', 'ru_ru'])(
+    'refuses the language_code %p',
+    (code) => {
+      // Act
+      const error = refusal(withField('language_code', code));
 
-    // Assert
-    expect(error.name).toBe('InvalidInput');
-    expect(error.message).toContain('language_code');
+      // Assert
+      expect(error.name).toBe('InvalidInput');
+      expect(error.message).toContain('language_code');
+      expect(error.message).toMatch(
+        /language_code (must be a string|is not a language code AssemblyAI publishes)/,
+      );
+    },
+  );
+
+  it.each(['en_uk', 'en_au', 'haw', 'uk', 'ru'])('accepts the published language_code %p', (code) => {
+    expect(parseRequest(withField('language_code', code), config).language_code).toBe(code);
   });
 
   it.each([0, 11, 1.5, '2'])('refuses speakers_expected %p', (value) => {

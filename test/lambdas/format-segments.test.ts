@@ -3,7 +3,11 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { TranscriptUtterance, TranscriptWord } from 'assemblyai';
 import { mockClient } from 'aws-sdk-client-mock';
 import { formatSegments, toSegments } from '../../lambdas/format-segments/format-segments.js';
-import type { StoredTranscript } from '../../lambdas/shared/assemblyai.js';
+import {
+  type ProviderTranscript,
+  type StoredTranscript,
+  toStoredTranscript,
+} from '../../lambdas/shared/assemblyai.js';
 import type { SegmentsDocument } from '../../lambdas/shared/workflow-state.js';
 import {
   assemblyaiFixture,
@@ -228,6 +232,39 @@ describe('formatSegments', () => {
     // Assert
     expect(ref.total_segments).toBe(6);
     expect(ref.language_code).toBe('en_us');
+  });
+
+  it('carries the model that ran and the language confidence into the segments document', async () => {
+    // Arrange: the recorded 2026 response names the model that ran
+    const state = submittedState({ status: 'completed' });
+    await s3.put(
+      `work/${state.execution.name}/transcript.json`,
+      JSON.stringify(toStoredTranscript(universal2 as unknown as ProviderTranscript)),
+    );
+
+    // Act
+    await formatSegments(state, { s3: s3.client, config });
+
+    // Assert
+    const stored = JSON.parse((await s3.get(`work/${state.execution.name}/segments.json`))?.body ?? '{}');
+    expect(stored.speech_model_used).toBe((universal2 as { speech_model_used?: string }).speech_model_used);
+    expect(stored.speech_model_used).toEqual(expect.any(String));
+    expect(stored.language_confidence).toBe(
+      (universal2 as { language_confidence?: number }).language_confidence ?? null,
+    );
+  });
+
+  it('records null model and confidence for a transcript stored before those fields existed', async () => {
+    // Arrange
+    const state = submittedState({ status: 'completed' });
+    await s3.put(`work/${state.execution.name}/transcript.json`, JSON.stringify(fromDiarizedDocs()));
+
+    // Act
+    await formatSegments(state, { s3: s3.client, config });
+
+    // Assert
+    const stored = JSON.parse((await s3.get(`work/${state.execution.name}/segments.json`))?.body ?? '{}');
+    expect(stored).toMatchObject({ speech_model_used: null, language_confidence: null });
   });
 
   it('takes the audio duration from validation when the transcript has none', async () => {

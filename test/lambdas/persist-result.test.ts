@@ -22,6 +22,8 @@ const config = testConfig();
 const DOCUMENT: SegmentsDocument = {
   transcript_id: 'replaced-per-test',
   language_code: 'ru',
+  language_confidence: 0.93,
+  speech_model_used: 'universal-2',
   audio_duration: 3.8,
   segments: [
     { speaker: 'A', text: 'Привет, как дела?', start: 0.25, end: 1.9 },
@@ -104,6 +106,8 @@ describe('persistResult', () => {
         processing_time: 45.2,
         audio_duration: 3.8,
         language_code: 'ru',
+        language_confidence: 0.93,
+        speech_model_used: 'universal-2',
         transcript_id: state.transcript.id,
         execution_arn: state.execution.arn,
       },

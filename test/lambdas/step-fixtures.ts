@@ -156,6 +156,7 @@ export async function startEmulatedProvider(
     apiKey: async () => emulator.apiKey,
     baseUrl: emulator.url,
     speechModels: config.assemblyai.speechModels,
+    languageDetection: config.assemblyai.languageDetection,
     timeoutMs: 2_000,
   });
   return { emulator, provider };
