@@ -161,6 +161,13 @@ export function classifyJobError(providerMessage: string | null | undefined): Tr
   if (/does not appear to contain audio|transcod|unsupported|no audio/i.test(message)) {
     return new UnsupportedAudioFormat(`The file could not be read as audio (${message})`);
   }
+  if (/confidence threshold|language_confidence/i.test(message)) {
+    // Only with ASSEMBLYAI_LANGUAGE_CONFIDENCE_THRESHOLD set: the job is not billed; the bot can
+    // retry with the user's language as language_code.
+    return new TranscriptionFailed(
+      `The language of the audio could not be recognised with enough confidence; please say which language it is (${message})`,
+    );
+  }
   return new TranscriptionFailed(`AssemblyAI could not transcribe the audio (${message})`);
 }
 

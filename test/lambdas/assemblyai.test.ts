@@ -154,6 +154,22 @@ describe('classifyJobError', () => {
     expect(error.name).toBe('AudioTooShort');
   });
 
+  it('explains a detection below the confidence threshold as a language problem the user can fix', () => {
+    // Arrange: the form of AssemblyAI's error for language_confidence_threshold (its guide
+    // "Route to default language if language confidence is low")
+    const message =
+      "detected language 'ru', confidence 0.4123, is below the requested confidence threshold value of '0.6'";
+
+    // Act
+    const error = classifyJobError(message);
+
+    // Assert
+    expect(error.name).toBe('TranscriptionFailed');
+    expect(error.message).toMatch(
+      /^The language of the audio could not be recognised with enough confidence/,
+    );
+  });
+
   it('classifies a transcoding failure as UnsupportedAudioFormat', () => {
     // Act
     const error = classifyJobError(
