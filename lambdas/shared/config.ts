@@ -18,6 +18,11 @@ export interface WorkflowConfig {
   bucket: string;
   /** INPUT_PREFIX (default `transcription/`): audio must live under it. */
   inputPrefix: string;
+  /**
+   * INPUT_PER_USER (default true): the audio must be under `{INPUT_PREFIX}{user_id}/`, so one
+   * user's request cannot transcribe another user's upload into its own results.
+   */
+  inputPerUser: boolean;
   /** RESULTS_PREFIX (default `results/`): results are written only under it. */
   resultsPrefix: string;
   /** WORK_PREFIX (default `work/`): intermediate objects (raw transcript, segments) per execution. */
@@ -147,6 +152,7 @@ export function loadConfig(env: Env = process.env): WorkflowConfig {
   return {
     bucket: required(env, 'TRANSCRIPTION_BUCKET'),
     inputPrefix: prefix(env, 'INPUT_PREFIX', DEFAULT_INPUT_PREFIX),
+    inputPerUser: boolean(env, 'INPUT_PER_USER', true),
     resultsPrefix: prefix(env, 'RESULTS_PREFIX', DEFAULT_RESULTS_PREFIX),
     workPrefix: prefix(env, 'WORK_PREFIX', 'work/'),
     maxAudioBytes: positiveNumber(env, 'MAX_AUDIO_BYTES', 1024 ** 3),

@@ -12,12 +12,25 @@ export const MAX_SPEAKERS_EXPECTED = 10;
 export const MAX_S3_KEY_BYTES = 1024;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Characters that reorder or break the text a person sees: bidi embeddings, overrides and isolates, line/paragraph separators. */
+const INVISIBLE_FORMATTING = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
 
 /** Where the workflow may read audio from and which bucket is its own; from the deployment. */
 export interface InputPolicy {
   bucket: string;
   inputPrefix: string;
+  /**
+   * True or absent (the default): the audio must lie under `{inputPrefix}{user_id}/`, so one user's request
+   * cannot transcribe another user's upload into its own results.
+   */
+  inputPerUser?: boolean;
+}
+
+/** `transcription/123/`: where a user's audio must be when uploads are scoped per user. */
+export function userInputPrefix(inputPrefix: string, userId: number): string {
+  return `${inputPrefix}${userId}/`;
 }
 
 function safeDecode(key: string): string {
@@ -30,11 +43,15 @@ function safeDecode(key: string): string {
 
 /** The problem with an `s3_key`, or undefined when it is acceptable. */
 export function s3KeyProblem(key: string, inputPrefix: string): string | undefined {
+  // A lone surrogate is not Unicode: S3's SDK fails to encode it (URIError), so it never names an object.
+  if (LONE_SURROGATE.test(key)) return 'is not valid Unicode text';
   if (Buffer.byteLength(key, 'utf8') > MAX_S3_KEY_BYTES) return `is longer than ${MAX_S3_KEY_BYTES} bytes`;
   // Check the key as written and percent-decoded, so `%2e%2e` or `%2F` cannot smuggle a traversal
   // past a downstream tool that decodes keys.
   for (const form of [key, safeDecode(key)]) {
     if (CONTROL_CHARACTERS.test(form)) return 'contains control characters';
+    if (INVISIBLE_FORMATTING.test(form))
+      return 'contains invisible formatting characters (text direction or line separators)';
     if (form.startsWith('/')) return 'must not start with "/"';
     if (form.includes('\\')) return 'must not contain "\\"';
     if (form.split('/').some((segment) => segment === '..' || segment === '.')) {
@@ -140,12 +157,22 @@ export const MAX_EXECUTION_NAME_LENGTH = 80;
  * StartExecution with the same name and input while the first runs returns the running execution
  * instead of starting another; after it ended, Step Functions answers ExecutionAlreadyExists and
  * the bot reads the result object. To try again after a *failed* result (names stay taken for 90
- * days), the bot passes attempt 2, 3, … Long file ids are hashed to fit the 80-character limit.
+ * days), the bot passes attempt 2, 3, …
+ *
+ * Injective over valid inputs and within `[A-Za-z0-9_-]` (the characters AWS recommends, so
+ * CloudWatch metrics and logs keep the name): the user id is digits, and the character after
+ * them tells the form — `-` plain first attempt (`123-abc-123`), `_` plain later attempt
+ * (`123_2-abc-123`), `h` a file id hashed to fit 80 characters (`123h-<40 hex>`, `123h2-<40 hex>`).
  */
 export function executionName(userId: number, fileId: string, attempt = 1): string {
-  // '.' cannot occur in a file_id, so file "abc-2" and attempt 2 of file "abc" never share a name.
-  const suffix = attempt > 1 ? `.${attempt}` : '';
-  const name = `${userId}-${fileId}${suffix}`;
-  if (name.length <= MAX_EXECUTION_NAME_LENGTH) return name;
-  return `${userId}-${createHash('sha256').update(fileId).digest('hex').slice(0, 40)}${suffix}`;
+  if (parseUserId(userId) !== userId)
+    throw new RangeError('executionName: userId must be a positive safe integer');
+  if (!FILE_ID_PATTERN.test(fileId)) throw new RangeError('executionName: fileId must match FILE_ID_PATTERN');
+  if (!Number.isSafeInteger(attempt) || attempt < 1) {
+    throw new RangeError('executionName: attempt must be a positive safe integer');
+  }
+  const plain = attempt === 1 ? `${userId}-${fileId}` : `${userId}_${attempt}-${fileId}`;
+  if (plain.length <= MAX_EXECUTION_NAME_LENGTH) return plain;
+  const hash = createHash('sha256').update(fileId).digest('hex').slice(0, 40);
+  return `${userId}h${attempt === 1 ? '' : attempt}-${hash}`;
 }

@@ -13,6 +13,7 @@ import {
   s3KeyProblem,
   type TranscriptionInput,
   type TranscriptionRequest,
+  userInputPrefix,
 } from '../shared/contracts.js';
 
 const POSITIVE_INTEGER = 'must be a positive integer (at most 2^53-1)';
@@ -55,5 +56,15 @@ export function transcriptionRequestSchema(
         .optional(),
       force: z.boolean().optional(),
     })
-    .strict();
+    .strict()
+    .superRefine((request, ctx) => {
+      if (policy.inputPerUser === false) return;
+      const own = userInputPrefix(policy.inputPrefix, request.user_id);
+      if (request.s3_key.startsWith(own) && request.s3_key.length > own.length) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['s3_key'],
+        message: `must be an object under "${own}", the user's own uploads`,
+      });
+    });
 }

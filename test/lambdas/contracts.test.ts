@@ -149,6 +149,15 @@ describe('parseRequest', () => {
     ['with a newline', 'transcription/123/abc\n.mp3'],
     ['with a percent-encoded control character', 'transcription/123/abc%0a.mp3'],
     ['longer than 1024 bytes', `transcription/${'я'.repeat(510)}.mp3`],
+    ['with a lone high surrogate', 'transcription/123/abc\ud800.mp3'],
+    ['with a lone low surrogate', 'transcription/123/\udc00abc.mp3'],
+    ['with a C1 control character', 'transcription/123/abc\u0085.mp3'],
+    ['with a right-to-left override', 'transcription/123/abc\u202egpm.mp3'],
+    ['with a bidi isolate', 'transcription/123/abc\u2067.mp3'],
+    ['with a line separator', 'transcription/123/abc\u2028.mp3'],
+    ['with a paragraph separator', 'transcription/123/abc\u2029.mp3'],
+    ["under another user's uploads", 'transcription/456/abc-123.mp3'],
+    ['naming only the user folder', 'transcription/123/'],
   ])('refuses an s3_key %s as InvalidInput naming the field', (_label, key) => {
     // Act
     const error = refusal(withField('s3_key', key));
@@ -156,6 +165,29 @@ describe('parseRequest', () => {
     // Assert
     expect(error.name).toBe('InvalidInput');
     expect(error.message).toContain('s3_key');
+  });
+
+  it('names the user folder the audio must be in', () => {
+    expect(refusal(withField('s3_key', 'transcription/456/a.ogg')).message).toContain(
+      's3_key must be an object under "transcription/123/", the user\'s own uploads',
+    );
+  });
+
+  it("accepts another user's folder when INPUT_PER_USER is false", () => {
+    // Arrange
+    const shared = testConfig({ TRANSCRIPTION_BUCKET: BUCKET, INPUT_PER_USER: 'false' });
+
+    // Act
+    const request = parseRequest(withField('s3_key', 'transcription/shared/a.ogg'), shared);
+
+    // Assert
+    expect(request.s3_key).toBe('transcription/shared/a.ogg');
+  });
+
+  it('accepts Cyrillic, emoji and a well-formed surrogate pair in the key', () => {
+    expect(parseRequest(withField('s3_key', 'transcription/123/голос 🎤.ogg'), config).s3_key).toBe(
+      'transcription/123/голос 🎤.ogg',
+    );
   });
 
   it('refuses a bucket that is not the configured one', () => {
