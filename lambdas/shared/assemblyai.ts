@@ -3,6 +3,7 @@
  * SDK, request parameters, HTTP error classification, the job's error strings) lives here, so a
  * webhook mode or another provider changes this module only.
  */
+import { createHash } from 'node:crypto';
 import { FileService, type Transcript, type TranscriptParams, TranscriptService } from 'assemblyai';
 import {
   AudioDownloadFailed,
@@ -57,10 +58,12 @@ export interface SubmittedJob {
 export interface TranscriptionProvider {
   submit(request: SubmitRequest): Promise<SubmittedJob>;
   /**
-   * A job created since `since` for this S3 object, if any: how a retried Submit finds the job an
-   * interrupted attempt may have created (AssemblyAI has no idempotency key).
+   * The job created since `since` whose `audio_url` has this digest (`audioUrlDigest`), if any: how
+   * a retried Submit finds the job an interrupted attempt may have created (AssemblyAI has no
+   * idempotency key). The URL is unique to the attempt that signed it, so a job of another
+   * execution — the same file, forced again — is never adopted.
    */
-  findSubmitted(audio: { bucket: string; key: string }, since: Date): Promise<SubmittedJob | undefined>;
+  findSubmitted(audioUrlDigest: string, since: Date): Promise<SubmittedJob | undefined>;
   get(id: string): Promise<ProviderTranscript>;
   delete(id: string): Promise<void>;
 }
@@ -88,6 +91,33 @@ export interface AssemblyAIOptions {
 
 /** AssemblyAI ids are UUID-like; the SDK does not URL-encode them, so nothing else may reach a path. */
 const TRANSCRIPT_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+export function isTranscriptId(value: unknown): value is string {
+  return typeof value === 'string' && TRANSCRIPT_ID.test(value);
+}
+
+/** SHA-256 of an audio URL as submitted: recorded instead of the URL, which is a credential. */
+export function audioUrlDigest(url: string): string {
+  return createHash('sha256').update(url).digest('hex');
+}
+
+/**
+ * The longest provider text that may enter a state, a result or a log line. AssemblyAI's errors
+ * are a sentence; a 300 KB one (seen) would otherwise become a state over Step Functions' 256 KB
+ * limit, which no Catch handles.
+ */
+export const MAX_PROVIDER_TEXT = 300;
+
+/** Cuts provider text to `MAX_PROVIDER_TEXT` characters (never inside a surrogate pair). */
+export function capProviderText(text: string): string {
+  if (text.length <= MAX_PROVIDER_TEXT) return text;
+  let cut = '';
+  for (const codePoint of text) {
+    if (cut.length + codePoint.length > MAX_PROVIDER_TEXT - 1) break;
+    cut += codePoint;
+  }
+  return `${cut}…`;
+}
 
 /** Whether a presigned URL points at exactly this object (path-style `/bucket/key` or virtual-hosted `bucket.host/key`). */
 export function urlPointsAtObject(url: string, object: { bucket: string; key: string }): boolean {
@@ -119,9 +149,26 @@ export function parseProviderTime(value: string): Date {
   return new Date(/(Z|[+-]\d\d:?\d\d)$/i.test(value) ? value : `${value}Z`);
 }
 
-/** Replaces URLs (presigned ones included) so a provider message is safe for logs and results. */
+/**
+ * Replaces URLs (presigned ones included) so a provider message is safe for logs and results:
+ * any case (`HTTPS://`), JSON-escaped slashes (`https:\/\/`), and a bare presigned query that lost
+ * its scheme. Runs before any cut, so a signature is never half kept.
+ */
 export function redactUrls(message: string): string {
-  return message.replace(/\bhttps?:\/\/[^\s"'<>]+/g, '<url>');
+  return message
+    .replace(/\b[a-z][a-z0-9+.-]*:(?:\\?\/){2}[^\s"'<>]+/gi, '<url>')
+    .replace(/[^\s"'<>]*X-Amz-(?:Signature|Credential|Security-Token)=[^\s"'<>]*/gi, '<url>');
+}
+
+/** A body that is an HTML page (a proxy's or load balancer's error page), not AssemblyAI's JSON. */
+function isHtml(body: string): boolean {
+  return /^\s*(<!doctype html|<html|<head|<body)/i.test(body);
+}
+
+/** Provider text made safe to show and store: URLs redacted, HTML not echoed, length capped. */
+export function safeProviderText(text: string): string {
+  if (isHtml(text)) return 'an HTML error page';
+  return capProviderText(redactUrls(text).replace(/\s+/g, ' ').trim());
 }
 
 /** Maps a non-2xx AssemblyAI answer to the error type the state machine routes on. */
@@ -137,7 +184,7 @@ export function classifyHttpError(
   } catch {
     // not JSON: keep the text
   }
-  detail = redactUrls(detail).slice(0, 300) || `HTTP ${status}`;
+  detail = safeProviderText(detail) || `HTTP ${status}`;
   if (status === 429) {
     const seconds = retryAfter?.trim() ? Number(retryAfter) : Number.NaN;
     return new ProviderRateLimited(
@@ -152,7 +199,8 @@ export function classifyHttpError(
 
 /** A failed job (`status: "error"`) as the most specific error type we can tell the user about. */
 export function classifyJobError(providerMessage: string | null | undefined): TranscriptionError {
-  const message = redactUrls(providerMessage ?? 'no reason given');
+  const message =
+    safeProviderText(typeof providerMessage === 'string' ? providerMessage : '') || 'no reason given';
   if (/too short/i.test(message))
     return new AudioTooShort(`The audio is too short to transcribe (${message})`);
   if (/download error|unable to download/i.test(message)) {
@@ -242,8 +290,17 @@ export function createAssemblyAIProvider(options: AssemblyAIOptions): Transcript
       options.timeoutMs,
     );
 
-  const checkedId = (id: string) => {
-    if (!TRANSCRIPT_ID.test(id)) throw new ProviderRejected('Refusing a malformed transcript id');
+  const checkedId = (id: unknown) => {
+    if (!isTranscriptId(id)) throw new ProviderRejected('Refusing a malformed transcript id');
+    return id;
+  };
+  /**
+   * A submit answer without a usable id may still mean a created job: retryable, and the retry's
+   * lookup (by the audio URL's digest, which the list reports with the real id) finds it.
+   */
+  const answeredId = (id: unknown) => {
+    if (!isTranscriptId(id))
+      throw new ProviderUnavailable('AssemblyAI answered without a usable transcript id');
     return id;
   };
 
@@ -259,9 +316,9 @@ export function createAssemblyAIProvider(options: AssemblyAIOptions): Transcript
         ...(request.speakersExpected ? { speakers_expected: request.speakersExpected } : {}),
       };
       const transcript = await (await service()).submit(params);
-      return { id: checkedId(transcript.id), status: transcript.status };
+      return { id: answeredId((transcript as Partial<Transcript> | null)?.id), status: 'queued' };
     },
-    async findSubmitted(audio, since) {
+    async findSubmitted(digest, since) {
       // Newest first, page by page back to `since` (a busy account may create hundreds of jobs in
       // the seconds between a lost answer and its retry), within a time budget so the Lambda
       // never times out here. Read raw: the SDK would parse the zone-less `created` as local time.
@@ -275,7 +332,9 @@ export function createAssemblyAIProvider(options: AssemblyAIOptions): Transcript
         }
         const page: TranscriptListPage = await transcripts.listPage(url);
         const recent = page.transcripts.filter((item) => parseProviderTime(item.created) >= since);
-        const match = recent.find((item) => urlPointsAtObject(item.audio_url, audio));
+        const match = recent.find(
+          (item) => typeof item.audio_url === 'string' && audioUrlDigest(item.audio_url) === digest,
+        );
         if (match) return { id: checkedId(match.id), status: match.status };
         if (recent.length < page.transcripts.length) return undefined;
         url = page.page_details.prev_url;

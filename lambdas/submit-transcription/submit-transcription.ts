@@ -6,14 +6,15 @@
  * the execution's work prefix is written *before* the call (`submitting_since`) and completed
  * after it (`transcript_id`). A retry that finds a completed record reuses the job; one that finds
  * only the marker — the earlier attempt died or lost the answer after the request left — looks
- * the job up among AssemblyAI's recent transcripts by the audio's S3 key before submitting again.
+ * the job up among AssemblyAI's recent transcripts by the digest of the exact audio URL it sent,
+ * once that request can no longer be creating the job (see SUBMISSION_SETTLE_MS).
  * Chosen over Powertools Idempotency, which needs a DynamoDB table for the same guarantee and
  * cannot recover a job whose answer was lost, and over S3 conditional writes, which the local
  * S3 emulators do not enforce (so the guarantee could not be tested here).
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { TranscriptionProvider } from '../shared/assemblyai.js';
+import { audioUrlDigest, type SubmittedJob, type TranscriptionProvider } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
 import { getJsonIfExists, putJson } from '../shared/storage.js';
 import { nextWaitSeconds, plannedAudioSeconds, pollDeadline } from '../shared/wait-policy.js';
@@ -34,12 +35,30 @@ export interface SubmitDeps {
 /** Recorded per execution: the marker before the provider call, then the job. */
 interface SubmissionRecord {
   submitting_since?: string;
+  /** SHA-256 of the presigned URL sent as `audio_url`: unique to this attempt (see `signAudioUrl`). */
+  audio_url_sha256?: string;
   transcript_id?: string;
   submitted_at?: string;
 }
 
 /** Allowance for clock skew between Lambda and AssemblyAI when matching a job to the marker. */
 const CLOCK_SKEW_MS = 5_000;
+
+/**
+ * After the client timeout, how long an earlier request may still be turning into a job at
+ * AssemblyAI (a slow answer means the job was created; its list may not show it yet). Until the
+ * marker is this much older than the timeout, a retry neither looks up nor submits.
+ */
+export const SUBMISSION_SETTLE_MS = 15_000;
+
+/**
+ * An earlier attempt's request may still be creating the job: retried by the state machine
+ * (its own Retry block) until the marker is old enough to trust a lookup. Internal: it never
+ * reaches a result unless retries run out, and then as InternalError.
+ */
+export class SubmissionPending extends Error {
+  override readonly name = 'SubmissionPending';
+}
 
 /**
  * How long AssemblyAI may take to start downloading: until the poll deadline (a job still queued
@@ -52,6 +71,48 @@ export function presignedUrlLifetime(state: ValidatedState, config: WorkflowConf
   return Math.max(1, Math.min(config.presignedUrlTtlSeconds, untilDeadline));
 }
 
+/**
+ * The presigned GET URL AssemblyAI downloads from. It names the execution in a signed
+ * `response-content-disposition`, so two executions signing the same key in the same second still
+ * get different URLs: the lost-answer lookup, which matches the URL's digest, then never adopts
+ * another execution's job.
+ */
+async function signAudioUrl(
+  s3: S3Client,
+  state: ValidatedState,
+  config: WorkflowConfig,
+  now: Date,
+): Promise<string> {
+  const extension = /\.[A-Za-z0-9]{1,8}$/.exec(state.request.s3_key)?.[0] ?? '';
+  return getSignedUrl(
+    s3,
+    new GetObjectCommand({
+      Bucket: config.bucket,
+      Key: state.request.s3_key,
+      ResponseContentDisposition: `inline; filename="${state.execution.name}${extension}"`,
+    }),
+    { expiresIn: presignedUrlLifetime(state, config, now) },
+  );
+}
+
+/** The job an interrupted earlier attempt created, if the marker allows knowing it. */
+async function jobOfEarlierAttempt(
+  marker: SubmissionRecord,
+  provider: TranscriptionProvider,
+  config: WorkflowConfig,
+  now: Date,
+): Promise<SubmittedJob | undefined> {
+  const since = marker.submitting_since ? Date.parse(marker.submitting_since) : Number.NaN;
+  if (!marker.audio_url_sha256 || Number.isNaN(since)) return undefined;
+  const settled = since + config.assemblyai.timeoutMs + SUBMISSION_SETTLE_MS;
+  if (now.getTime() < settled) {
+    throw new SubmissionPending(
+      `An earlier submission may still be creating the job; looking it up after ${new Date(settled).toISOString()}`,
+    );
+  }
+  return provider.findSubmitted(marker.audio_url_sha256, new Date(since - CLOCK_SKEW_MS));
+}
+
 export async function submitTranscription(state: ValidatedState, deps: SubmitDeps): Promise<TranscriptJob> {
   const { s3, provider, config } = deps;
   const now = deps.now ?? (() => new Date());
@@ -62,22 +123,13 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
   if (found?.transcript_id && found.submitted_at) {
     record = { transcript_id: found.transcript_id, submitted_at: found.submitted_at };
   } else {
-    const since = found?.submitting_since;
-    let job = since
-      ? await provider.findSubmitted(
-          { bucket: config.bucket, key: state.request.s3_key },
-          new Date(Date.parse(since) - CLOCK_SKEW_MS),
-        )
-      : undefined;
+    let job = found ? await jobOfEarlierAttempt(found, provider, config, now()) : undefined;
     if (!job) {
+      const audioUrl = await signAudioUrl(s3, state, config, now());
       await putJson(s3, config.bucket, recordKey, {
         submitting_since: now().toISOString(),
+        audio_url_sha256: audioUrlDigest(audioUrl),
       } satisfies SubmissionRecord);
-      const audioUrl = await getSignedUrl(
-        s3,
-        new GetObjectCommand({ Bucket: config.bucket, Key: state.request.s3_key }),
-        { expiresIn: presignedUrlLifetime(state, config, now()) },
-      );
       job = await provider.submit({
         audioUrl,
         languageCode: state.request.language_code,
@@ -85,7 +137,14 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
       });
     }
     record = { transcript_id: job.id, submitted_at: now().toISOString() };
-    await putJson(s3, config.bucket, recordKey, record);
+    try {
+      await putJson(s3, config.bucket, recordKey, record);
+    } catch (error) {
+      // Nothing else knows this job: delete it so the retry (which will not find it) leaves no
+      // orphan behind, billed and holding the transcript.
+      await provider.delete(job.id).catch(() => undefined);
+      throw error;
+    }
   }
 
   const submittedAt = new Date(record.submitted_at);

@@ -10,12 +10,15 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   type AssemblyAIOptions,
+  audioUrlDigest,
+  capProviderText,
   classifyHttpError,
   classifyJobError,
   createAssemblyAIProvider,
   type ProviderTranscript,
   parseProviderTime,
   redactUrls,
+  safeProviderText,
   type TranscriptionProvider,
   urlPointsAtObject,
 } from '../../lambdas/shared/assemblyai.js';
@@ -111,7 +114,8 @@ describe('classifyHttpError', () => {
     const empty = classifyHttpError(400, '', null);
 
     // Assert
-    expect(text.message).toContain('<html>Bad Gateway</html>');
+    expect(text.message).toContain('HTTP 502): an HTML error page');
+    expect(text.message).not.toContain('<html>');
     expect(empty.message).toContain('HTTP 400');
   });
 
@@ -125,7 +129,35 @@ describe('classifyHttpError', () => {
   });
 });
 
+describe('safeProviderText', () => {
+  it('caps a 300 KB provider text far below the state limit, after redacting', () => {
+    // Arrange
+    const huge = `${PRESIGNED} ${'x'.repeat(300_000)}`;
+
+    // Act
+    const text = safeProviderText(huge);
+
+    // Assert
+    expect(text.length).toBeLessThanOrEqual(300);
+    expect(text).not.toContain('X-Amz-Signature');
+  });
+
+  it('does not echo an HTML error page', () => {
+    expect(safeProviderText('<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>')).toBe(
+      'an HTML error page',
+    );
+  });
+
+  it('never cuts a surrogate pair in half', () => {
+    expect(capProviderText('🎤'.repeat(400)).isWellFormed()).toBe(true);
+  });
+});
+
 describe('classifyJobError', () => {
+  it('keeps a 300 KB job error small enough for a state', () => {
+    expect(classifyJobError('e'.repeat(300_000)).message.length).toBeLessThan(500);
+  });
+
   it('classifies the documented download error as AudioDownloadFailed with the URL redacted', () => {
     // Act
     const error = classifyJobError(downloadError.error);
@@ -244,6 +276,19 @@ describe('parseProviderTime', () => {
 });
 
 describe('redactUrls', () => {
+  it.each([
+    ['upper-case scheme', PRESIGNED.replace('https://', 'HTTPS://')],
+    ['JSON-escaped slashes', PRESIGNED.replace('https://', 'https:\\/\\/')],
+    ['a query without its scheme', PRESIGNED.slice(PRESIGNED.indexOf('?'))],
+  ])('removes a presigned URL written with %s', (_label, url) => {
+    // Act
+    const redacted = redactUrls(`Download error, unable to download ${url}. Please check`);
+
+    // Assert
+    expect(redacted).not.toMatch(/X-Amz-Signature|X-Amz-Credential|0123456789abcdef/i);
+    expect(redacted).toContain('<url>');
+  });
+
   it('removes a presigned S3 URL entirely, signature included', () => {
     // Act
     const redacted = redactUrls(`could not fetch ${PRESIGNED} in time`);
@@ -522,10 +567,10 @@ describe('createAssemblyAIProvider against the emulator', () => {
     const gets = emulator.stats().gets;
 
     // Act
-    const found = await p.findSubmitted({ bucket: TEST_BUCKET, key: 'transcription/123/hello.ogg' }, before);
+    const found = await p.findSubmitted(audioUrlDigest(audioUrl), before);
     const pagesRead = emulator.stats().gets - gets;
     const missing = await p.findSubmitted(
-      { bucket: TEST_BUCKET, key: 'transcription/123/absent.ogg' },
+      audioUrlDigest(audioUrl.replace('hello.ogg', 'absent.ogg')),
       before,
     );
 
@@ -543,35 +588,47 @@ describe('createAssemblyAIProvider against the emulator', () => {
     for (let i = 0; i < 5; i++) await p.submit({ audioUrl: audioUrl.replace('hello.ogg', `other-${i}.ogg`) });
 
     // Act
-    const error = await rejectionOf(
-      p.findSubmitted({ bucket: TEST_BUCKET, key: 'transcription/123/hello.ogg' }, before),
-    );
+    const error = await rejectionOf(p.findSubmitted(audioUrlDigest(audioUrl), before));
 
     // Assert: retried by the state machine, never 'not found' (which would submit a second job)
     expect(error.name).toBe('ProviderUnavailable');
   });
 
-  it('finds a job submitted since a given time for the same S3 object', async () => {
-    // Arrange
+  it('finds only the job whose audio URL is exactly the one this attempt sent, since a given time', async () => {
+    // Arrange: another execution's job for the same object, signed differently
     const p = provider();
     const before = new Date(Date.now() - 1_000);
     const job = await p.submit({ audioUrl });
+    const sameObjectOtherSignature = `${audioUrl}&response-content-disposition=other`;
+    await p.submit({ audioUrl: sameObjectOtherSignature });
 
     // Act
-    const found = await p.findSubmitted({ bucket: TEST_BUCKET, key: 'transcription/123/hello.ogg' }, before);
+    const found = await p.findSubmitted(audioUrlDigest(audioUrl), before);
     const otherKey = await p.findSubmitted(
-      { bucket: TEST_BUCKET, key: 'transcription/123/other.ogg' },
+      audioUrlDigest(audioUrl.replace('hello.ogg', 'other.ogg')),
       before,
     );
-    const tooOld = await p.findSubmitted(
-      { bucket: TEST_BUCKET, key: 'transcription/123/hello.ogg' },
-      new Date(Date.now() + 60_000),
-    );
+    const tooOld = await p.findSubmitted(audioUrlDigest(audioUrl), new Date(Date.now() + 60_000));
 
     // Assert
     expect(found?.id).toBe(job.id);
     expect(otherKey).toBeUndefined();
     expect(tooOld).toBeUndefined();
+  });
+
+  it('never matches a deleted job, whose audio_url AssemblyAI replaces', async () => {
+    // Arrange
+    const p = provider();
+    const before = new Date(Date.now() - 1_000);
+    const job = await p.submit({ audioUrl });
+    await waitUntilDone(p, job.id);
+    await p.delete(job.id);
+
+    // Act
+    const found = await p.findSubmitted(audioUrlDigest(audioUrl), before);
+
+    // Assert
+    expect(found).toBeUndefined();
   });
 
   it.each(['../x', 'abc/def', 'id?x=1', ''])(

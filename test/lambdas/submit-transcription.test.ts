@@ -8,6 +8,7 @@ import { loadConfig } from '../../lambdas/shared/config.js';
 import type { ValidatedState } from '../../lambdas/shared/workflow-state.js';
 import {
   presignedUrlLifetime,
+  SUBMISSION_SETTLE_MS,
   submitTranscription,
 } from '../../lambdas/submit-transcription/submit-transcription.js';
 import type { AssemblyAIEmulator } from '../../local/assemblyai-emulator/emulator.js';
@@ -30,6 +31,8 @@ let provider: TranscriptionProvider;
 const config = testConfig();
 const NOW = new Date('2026-03-01T10:00:05.000Z');
 const now = () => NOW;
+/** A retry late enough that the earlier request can no longer be creating a job (timeout + settle). */
+const afterSettle = () => new Date(NOW.getTime() + config.assemblyai.timeoutMs + SUBMISSION_SETTLE_MS);
 
 const validated = (overrides: Partial<ValidatedState> = {}): ValidatedState => ({
   execution: newExecution(),
@@ -66,6 +69,7 @@ describe('submitTranscription', () => {
     // Assert
     const record = JSON.parse((await s3.get(`work/${state.execution.name}/submission.json`))?.body ?? 'null');
     expect(record).toEqual({ transcript_id: job.id, submitted_at: NOW.toISOString() });
+    expect(JSON.stringify(record)).not.toContain('X-Amz-Signature');
     expect(emulator.stats().transcripts.map((t) => t.id)).toEqual([job.id]);
     expect(job).toMatchObject({ status: 'queued', submitted_at: NOW.toISOString(), checks: 0 });
     expect(job.wait_seconds).toBeGreaterThanOrEqual(1);
@@ -146,7 +150,7 @@ describe('submitTranscription', () => {
 
     // Act
     const error = await rejectionOf(submitTranscription(state, { s3: s3.client, provider, config, now }));
-    const retried = await submitTranscription(state, { s3: s3.client, provider, config, now });
+    const retried = await submitTranscription(state, { s3: s3.client, provider, config, now: afterSettle });
 
     // Assert
     expect(error.name).toBe('ProviderRateLimited');
@@ -161,12 +165,83 @@ describe('submitTranscription', () => {
 
     // Act
     const error = await rejectionOf(submitTranscription(state, { s3: s3.client, provider, config, now }));
-    const retried = await submitTranscription(state, { s3: s3.client, provider, config, now });
+    const retried = await submitTranscription(state, { s3: s3.client, provider, config, now: afterSettle });
 
     // Assert
     expect(error.name).toBe('ProviderUnavailable');
     expect(emulator.stats().submissions).toBe(1);
     expect(emulator.stats().transcripts.map((t) => t.id)).toEqual([retried.id]);
+  });
+
+  it('neither looks up nor submits while the earlier request could still be creating the job', async () => {
+    // Arrange: the answer is lost; the retry comes 2 s later (AWS's jittered retry is 0-2 s)
+    const state = validated();
+    emulator.injectFault({ kind: 'lose-response', on: 'submit', times: 1 });
+    await rejectionOf(submitTranscription(state, { s3: s3.client, provider, config, now }));
+    const soon = () => new Date(NOW.getTime() + 2_000);
+    const gets = emulator.stats().gets;
+
+    // Act
+    const early = await rejectionOf(
+      submitTranscription(state, { s3: s3.client, provider, config, now: soon }),
+    );
+    const late = await submitTranscription(state, { s3: s3.client, provider, config, now: afterSettle });
+
+    // Assert
+    expect(early.name).toBe('SubmissionPending');
+    expect(emulator.stats().gets).toBe(gets + 1);
+    expect(emulator.stats().submissions).toBe(1);
+    expect(emulator.stats().transcripts.map((t) => t.id)).toEqual([late.id]);
+  });
+
+  it("never adopts another execution's job for the same file as its own lost one", async () => {
+    // Arrange: execution A's job exists; execution B's answer is lost
+    const a = await submitTranscription(validated(), { s3: s3.client, provider, config, now });
+    const b = validated();
+    emulator.injectFault({ kind: 'lose-response', on: 'submit', times: 1 });
+    await rejectionOf(submitTranscription(b, { s3: s3.client, provider, config, now }));
+    const lostB = emulator.stats().transcripts.at(-1)?.id;
+
+    // Act
+    const retried = await submitTranscription(b, { s3: s3.client, provider, config, now: afterSettle });
+
+    // Assert
+    expect(retried.id).not.toBe(a.id);
+    expect(retried.id).toBe(lostB);
+    expect(emulator.stats().transcripts).toHaveLength(2);
+  });
+
+  it('deletes the job it created when the job id cannot be recorded, so no orphan is left', async () => {
+    // Arrange: S3 accepts the marker, then refuses the record of the job id
+    const state = validated();
+    const recordKey = `work/${state.execution.name}/submission.json`;
+    let puts = 0;
+    const flaky = {
+      send: async (command: { constructor: { name: string }; input: { Key?: string } }) => {
+        if (
+          command.constructor.name === 'PutObjectCommand' &&
+          command.input.Key === recordKey &&
+          ++puts === 2
+        ) {
+          throw Object.assign(new Error('Slow down'), {
+            name: 'SlowDown',
+            $metadata: { httpStatusCode: 503 },
+          });
+        }
+        return s3.client.send(command as never);
+      },
+      config: s3.client.config,
+      middlewareStack: s3.client.middlewareStack,
+    } as unknown as S3Client;
+
+    // Act
+    const error = await rejectionOf(submitTranscription(state, { s3: flaky, provider, config, now }));
+
+    // Assert
+    expect(error.name).toBe('StorageUnavailable');
+    const created = emulator.stats().transcripts;
+    expect(created).toHaveLength(1);
+    expect((await provider.get(created[0]?.id as string)).text).toBe('Deleted by user.');
   });
 
   it.each([
@@ -185,7 +260,7 @@ describe('submitTranscription', () => {
     await rejectionOf(submitTranscription(state, { s3: s3.client, provider, config, now }));
 
     // Act
-    const retried = await submitTranscription(state, { s3: s3.client, provider, config, now });
+    const retried = await submitTranscription(state, { s3: s3.client, provider, config, now: afterSettle });
 
     // Assert
     expect(emulator.stats().submissions).toBe(3);
