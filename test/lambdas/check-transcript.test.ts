@@ -109,8 +109,57 @@ describe('checkTranscript', () => {
       text: completed.text,
       words: completed.words,
       utterances: completed.utterances,
+      speech_model_used: completed.speech_model_used ?? null,
+      language_confidence: completed.language_confidence ?? null,
     });
     expect(stored).not.toHaveProperty('audio_url');
+  });
+
+  it.each([
+    ['an empty object', {}],
+    ['a JSON string', 'Service temporarily unavailable'],
+    ['null', null],
+    ['an array', [{ status: 'completed' }]],
+    ['a transcript without status', { ...completed, status: undefined }],
+    ['a transcript with an unknown status', { ...completed, status: 'done' }],
+    ['another transcript', { ...completed, id: 'someone-else' }],
+  ])(
+    'turns %s answered with 200 into ProviderUnavailable, never a state without a status',
+    async (_label, answer) => {
+      // Arrange
+      const provider = {
+        ...scriptedProvider({}).provider,
+        get: async () => answer as unknown as ProviderTranscript,
+      };
+
+      // Act
+      const error = await rejectionOf(
+        checkTranscript(state, { s3: s3.client, provider, config, now: beforeDeadline }),
+      );
+
+      // Assert
+      expect(error.name).toBe('ProviderUnavailable');
+    },
+  );
+
+  it('never takes a deleted transcript for a completed one', async () => {
+    // Arrange: AssemblyAI's deleted form (see deleted.go-sdk-testdata.json)
+    const { provider } = scriptedProvider({
+      ...completed,
+      audio_url: 'http://deleted_by_user',
+      text: 'Deleted by user.',
+      words: null,
+      utterances: null,
+    });
+
+    // Act
+    const error = await rejectionOf(
+      checkTranscript(state, { s3: s3.client, provider, config, now: beforeDeadline }),
+    );
+
+    // Assert
+    expect(error.name).toBe('TranscriptionFailed');
+    expect(await s3.keys(`work/${state.execution.name}/transcript.json`)).toEqual([]);
   });
 
   it.each([
