@@ -6,7 +6,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { StoredTranscript } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
-import type { Segment } from '../shared/contracts.js';
+import { type Segment, segmentProblem } from '../shared/contracts.js';
+import { TranscriptionFailed } from '../shared/errors.js';
 import { getJson, putJson } from '../shared/storage.js';
 import {
   SEGMENTS_OBJECT,
@@ -76,12 +77,35 @@ export function toSegments(transcript: StoredTranscript): Segment[] {
   return [];
 }
 
+/**
+ * The segments, or TranscriptionFailed when the transcript cannot make a result that keeps the
+ * contract (a speaker that is a number, text or times missing): the bot must never read
+ * `{"speaker":1,"text":null,"start":null}` as a completed transcription.
+ */
+export function validSegments(transcript: StoredTranscript): Segment[] {
+  let segments: Segment[];
+  try {
+    segments = toSegments(transcript);
+  } catch {
+    throw new TranscriptionFailed('AssemblyAI returned a transcript that could not be read');
+  }
+  for (const [index, segment] of segments.entries()) {
+    const problem = segmentProblem(segment);
+    if (problem) {
+      throw new TranscriptionFailed(
+        `AssemblyAI returned a transcript that could not be read (segment ${index + 1} ${problem})`,
+      );
+    }
+  }
+  return segments;
+}
+
 export async function formatSegments(state: SubmittedState, deps: FormatDeps): Promise<SegmentsRef> {
   const { s3, config } = deps;
   const transcriptKey =
     state.transcript.transcript_key ?? workKey(config.workPrefix, state.execution, TRANSCRIPT_OBJECT);
   const transcript = await getJson<StoredTranscript>(s3, config.bucket, transcriptKey);
-  const segments = toSegments(transcript);
+  const segments = validSegments(transcript);
   const document: SegmentsDocument = {
     transcript_id: transcript.id,
     language_code: transcript.language_code ?? null,

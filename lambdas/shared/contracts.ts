@@ -105,6 +105,18 @@ export interface Segment {
   end: number;
 }
 
+/** Why a segment breaks the result contract, or undefined: checked before any result is written. */
+export function segmentProblem(segment: unknown): string | undefined {
+  const s = segment as Partial<Record<keyof Segment, unknown>> | null;
+  if (typeof s !== 'object' || s === null) return 'is not an object';
+  if (typeof s.speaker !== 'string' || s.speaker === '') return 'has no speaker label';
+  if (typeof s.text !== 'string') return 'has no text';
+  if (typeof s.start !== 'number' || !Number.isFinite(s.start) || s.start < 0)
+    return 'has no valid start time';
+  if (typeof s.end !== 'number' || !Number.isFinite(s.end) || s.end < s.start) return 'has no valid end time';
+  return undefined;
+}
+
 export interface CompletedResult {
   status: 'completed';
   file_id: string;

@@ -2,7 +2,7 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { TranscriptUtterance, TranscriptWord } from 'assemblyai';
 import { mockClient } from 'aws-sdk-client-mock';
-import { formatSegments, toSegments } from '../../lambdas/format-segments/format-segments.js';
+import { formatSegments, toSegments, validSegments } from '../../lambdas/format-segments/format-segments.js';
 import {
   type ProviderTranscript,
   type StoredTranscript,
@@ -179,9 +179,58 @@ describe('toSegments', () => {
   });
 });
 
+describe('validSegments', () => {
+  const base = fromDiarizedDocs();
+  const utterance = base.utterances?.[0] as TranscriptUtterance;
+
+  it.each([
+    ['a numeric speaker, null text and start', { ...utterance, speaker: 1, text: null, start: null }],
+    ['a missing end', { ...utterance, end: undefined }],
+    ['a negative start', { ...utterance, start: -5 }],
+    ['an end before its start', { ...utterance, start: 5_000, end: 1_000 }],
+    ['a non-finite time', { ...utterance, end: Number.POSITIVE_INFINITY }],
+  ])('refuses an utterance with %s as TranscriptionFailed', (_label, broken) => {
+    // Arrange
+    const transcript = { ...base, utterances: [utterance, broken as unknown as TranscriptUtterance] };
+
+    // Act
+    const attempt = () => validSegments(transcript);
+
+    // Assert
+    expect(attempt).toThrow(expect.objectContaining({ name: 'TranscriptionFailed' }));
+    expect(attempt).toThrow(/segment 2/);
+  });
+
+  it('refuses words that are not objects', () => {
+    expect(() =>
+      validSegments({ ...base, utterances: null, words: [null as unknown as TranscriptWord] }),
+    ).toThrow(expect.objectContaining({ name: 'TranscriptionFailed' }));
+  });
+
+  it('accepts every recorded real transcript', () => {
+    expect(validSegments(completedDiarized).length).toBeGreaterThan(0);
+    expect(validSegments(universal2).length).toBe(1);
+    expect(validSegments(base).length).toBe(6);
+  });
+});
+
 describe('formatSegments', () => {
   let s3: TestS3;
   const config = testConfig();
+
+  it('fails the step with TranscriptionFailed for a transcript that cannot make a valid result, writing nothing', async () => {
+    // Arrange
+    const state = submittedState({ status: 'completed' });
+    const broken = { ...fromDiarizedDocs(), utterances: [{ speaker: 1, text: null, start: null }] };
+    await s3.put(`work/${state.execution.name}/transcript.json`, JSON.stringify(broken));
+
+    // Act
+    const error = await rejectionOf(formatSegments(state, { s3: s3.client, config }));
+
+    // Assert
+    expect(error.name).toBe('TranscriptionFailed');
+    expect(await s3.keys(`work/${state.execution.name}/segments.json`)).toEqual([]);
+  });
 
   beforeAll(async () => {
     s3 = await startTestS3();
