@@ -5,6 +5,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
@@ -20,10 +21,36 @@ export interface StepTools {
   metrics: Metrics;
 }
 
-export function createStepTools(step: StepName): StepTools {
+/** The workflow's steps, and the Lambda that finalizes executions that ended without a result. */
+export type ToolsName = StepName | 'finalize-execution';
+
+/**
+ * The Logger at POWERTOOLS_LOG_LEVEL when it is set. With JSON logs Lambda also sets
+ * AWS_LAMBDA_LOG_LEVEL (its own filter, kept at INFO so the metric lines pass), and Powertools
+ * Logger lets that win over POWERTOOLS_LOG_LEVEL, over a level given to its constructor and over
+ * `setLogLevel` alike (`setInitialLogLevel`/`awsLogLevelShortCircuit` in Logger 2.x), so a WARN
+ * setting would log at INFO. Hiding AWS_LAMBDA_LOG_LEVEL while the Logger reads its options is the
+ * one way to make the deployment's level hold; the variable is put back at once, unchanged.
+ */
+export function createLogger(options: {
+  serviceName: string;
+  persistentKeys: Record<string, string>;
+}): Logger {
+  const level = process.env.POWERTOOLS_LOG_LEVEL?.trim().toUpperCase();
+  const lambdaLevel = process.env.AWS_LAMBDA_LOG_LEVEL;
+  if (!level || lambdaLevel === undefined) return new Logger(options);
+  delete process.env.AWS_LAMBDA_LOG_LEVEL;
+  try {
+    return new Logger({ ...options, logLevel: level as LogLevel });
+  } finally {
+    process.env.AWS_LAMBDA_LOG_LEVEL = lambdaLevel;
+  }
+}
+
+export function createStepTools(step: ToolsName): StepTools {
   // The stack sets POWERTOOLS_SERVICE_NAME per environment (serviceNameOf); local runs use the default.
   const serviceName = process.env.POWERTOOLS_SERVICE_NAME?.trim() || SERVICE_NAME;
-  const logger = new Logger({ serviceName, persistentKeys: { step } });
+  const logger = createLogger({ serviceName, persistentKeys: { step } });
   const tracer = new Tracer({ serviceName });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName, defaultDimensions: { step } });
   return { logger, tracer, metrics };
