@@ -205,10 +205,17 @@ async function main(): Promise<number> {
       force: true,
     };
     const started = Date.now();
-    const outcome = await workflow.run(input, {
+    const running = workflow.start(input, {
       executionName: `local-${cli.fileId}-${started}`,
       onEvent: progress(started, cli.verbose),
     });
+    // Ctrl-C stops the execution as StopExecution would: finalize-execution then writes its result.
+    const abort = () => {
+      say('Aborting the execution…');
+      running.abort();
+    };
+    process.once('SIGINT', abort);
+    const outcome = await running.outcome.finally(() => process.off('SIGINT', abort));
 
     const location = resultKey(DEFAULT_RESULTS_PREFIX, cli.userId, cli.fileId);
     const stored = await storage.client
@@ -234,8 +241,10 @@ async function main(): Promise<number> {
     if (outcome.status === 'SUCCEEDED') {
       const segments = result?.status === 'completed' ? result.segments.length : 0;
       say(`Completed in ${(outcome.durationMs / 1000).toFixed(1)} s: ${segments} segment(s).`);
-    } else {
+    } else if (outcome.status === 'FAILED') {
       say(`Failed: ${outcome.error}: ${outcome.cause}`);
+    } else {
+      say(outcome.status === 'ABORTED' ? 'Aborted.' : 'Timed out.');
     }
     const onDisk = storage.directory
       ? ` (on disk: ${storage.directory}/${bucket}/${location}._S3rver_object)`

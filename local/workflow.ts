@@ -2,11 +2,21 @@
  * Runs `statemachine/transcription.asl.json` — the deployed definition, unchanged — in-process
  * with aws-local-stepfunctions, each Task backed by the real Lambda handler (Powertools wiring
  * included). Used by `npm start`, the state-machine tests and the load test.
+ *
+ * What the service does and the library does not, the runner adds: StartExecution's and every
+ * state's 256 KB limit (`States.DataLimitExceeded`, which no Catch handles), an execution timeout
+ * and abort, and — as the EventBridge rule does when deployed — the finalize-execution Lambda
+ * after every execution that failed, timed out or was aborted, with the same event.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import {
+  type ExecutionStatusChangeEvent,
+  executionStatusChangeEvent,
+  type FinalizedStatus,
+} from '../lambdas/finalize-execution/execution-events.js';
 
 export const DEFINITION_PATH = new URL('../statemachine/transcription.asl.json', import.meta.url);
 
@@ -33,6 +43,25 @@ export type EventLog =
 export type TaskHandler = (input: Json) => Promise<Json>;
 /** Keyed by Lambda name (`validate-audio`, …), the folder under `lambdas/`. */
 export type LambdaHandlers = Record<string, TaskHandler>;
+
+/** The Lambda the deployed EventBridge rule invokes when an execution ends without succeeding. */
+export const FINALIZE_LAMBDA = 'finalize-execution';
+
+/**
+ * Step Functions' limit on an execution's input and on every state's input and output, in bytes
+ * of UTF-8 JSON. Over it, StartExecution refuses the input; a state fails the execution with
+ * `States.DataLimitExceeded`, which no Catch handles.
+ */
+export const MAX_STATE_BYTES = 262_144;
+
+export function jsonBytes(value: Json): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? 'null', 'utf8');
+}
+
+/** What StartExecution answers to an input over the limit: no execution starts. */
+export class StartExecutionRefused extends Error {
+  override readonly name = 'ValidationException';
+}
 
 interface AslState {
   Type: string;
@@ -104,11 +133,17 @@ export async function loadLambdaHandlers(
   definition: AslDefinition = readDefinition(),
 ): Promise<LambdaHandlers> {
   const handlers: LambdaHandlers = {};
-  for (const [stateName, lambdaName] of Object.entries(taskLambdas(definition))) {
+  const lambdas: [string, number][] = [
+    ...Object.entries(taskLambdas(definition)).map(
+      ([stateName, lambdaName]) =>
+        [lambdaName, definition.States[stateName]?.TimeoutSeconds ?? 60] as [string, number],
+    ),
+    [FINALIZE_LAMBDA, 60],
+  ];
+  for (const [lambdaName, timeout] of lambdas) {
     const module = (await import(`../lambdas/${lambdaName}/handler.js`)) as {
       handler: (event: Json, context: Context) => Promise<Json>;
     };
-    const timeout = definition.States[stateName]?.TimeoutSeconds ?? 60;
     // A JSON round trip, as between Step Functions and Lambda: nothing but JSON crosses a state.
     handlers[lambdaName] = async (input) =>
       JSON.parse(
@@ -129,19 +164,33 @@ export interface RunOptions {
   retryIntervalMs?: number;
   /** Called for every state event, e.g. to print progress. */
   onEvent?: (event: EventLog) => void;
+  /** Ends the execution as TIMED_OUT after this long, like the deployed `TimeoutSeconds`. @default - none */
+  executionTimeoutMs?: number;
 }
+
+export type ExecutionStatus = 'SUCCEEDED' | FinalizedStatus;
 
 export interface ExecutionOutcome {
   executionArn: string;
-  status: 'SUCCEEDED' | 'FAILED';
+  status: ExecutionStatus;
   output?: Record<string, unknown>;
   error?: string;
   cause?: string;
+  /** What finalize-execution returned, when the execution did not succeed (absent without the handler). */
+  finalized?: Json;
   /** States entered, in order (a state entered twice appears twice). */
   statesEntered: string[];
   /** Retries per state. */
   retries: Record<string, number>;
   durationMs: number;
+}
+
+/** An execution in progress: `abort()` stops it as StopExecution would (status ABORTED). */
+export interface RunningExecution {
+  executionArn: string;
+  name: string;
+  abort(): void;
+  outcome: Promise<ExecutionOutcome>;
 }
 
 /** The state machine, validated once (asl-validator runs in the constructor) and run many times. */
@@ -157,14 +206,61 @@ export class LocalWorkflow {
   }
 
   async run(input: Json, options: RunOptions = {}): Promise<ExecutionOutcome> {
+    return this.start(input, options).outcome;
+  }
+
+  /** Starts an execution; throws StartExecutionRefused, as StartExecution would, for an input over 256 KB. */
+  start(input: Json, options: RunOptions = {}): RunningExecution {
+    const inputBytes = jsonBytes(input);
+    if (inputBytes > MAX_STATE_BYTES) {
+      throw new StartExecutionRefused(
+        `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${MAX_STATE_BYTES} (got ${inputBytes} bytes)`,
+      );
+    }
     const name = options.executionName ?? randomUUID();
     const executionArn = `arn:aws:states:local:000000000000:execution:transcription:${name}`;
+    const stateMachineArn = 'arn:aws:states:local:000000000000:stateMachine:transcription';
     const started = new Date();
+
+    // How the execution ended, when not by its own last state.
+    let ending:
+      | { status: 'ABORTED' | 'TIMED_OUT' }
+      | { status: 'FAILED'; error: string; cause: string }
+      | undefined;
+    let abortLibrary: () => void = () => undefined;
+    const stop = (reason: NonNullable<typeof ending>) => {
+      ending ??= reason;
+      abortLibrary();
+    };
+    const dataLimitExceeded = (state: string, what: string, bytes: number) =>
+      stop({
+        status: 'FAILED',
+        error: 'States.DataLimitExceeded',
+        cause: `The state/task '${state}' ${what} with a size exceeding the maximum number of bytes service limit (${bytes} > ${MAX_STATE_BYTES}).`,
+      });
+
     const taskResourceLocalHandlers = Object.fromEntries(
       Object.entries(this.lambdasByState).map(([state, lambda]) => {
         const handler = this.handlers[lambda];
         if (!handler) throw new Error(`No handler for ${lambda}`);
-        return [state, handler];
+        const limited: TaskHandler = async (taskInput) => {
+          const inBytes = jsonBytes(taskInput);
+          if (inBytes > MAX_STATE_BYTES) {
+            // The state that produced it (a Pass, a ResultPath merge) is named by the event log,
+            // which trails by a tick: let it report first, as the service fails that state.
+            await new Promise((resolve) => setImmediate(resolve));
+            dataLimitExceeded(state, 'received an input', inBytes);
+            throw Object.assign(new Error('input over the limit'), { name: 'States.DataLimitExceeded' });
+          }
+          const output = await handler(taskInput);
+          const outBytes = jsonBytes(output);
+          if (outBytes > MAX_STATE_BYTES) {
+            dataLimitExceeded(state, 'returned a result', outBytes);
+            throw Object.assign(new Error('result over the limit'), { name: 'States.DataLimitExceeded' });
+          }
+          return output;
+        };
+        return [state, limited];
       }),
     );
     const states = Object.keys(this.definition.States);
@@ -186,12 +282,14 @@ export class LocalWorkflow {
       },
       context: {
         Execution: { Id: executionArn, Name: name, StartTime: started.toISOString(), Input: input },
-        StateMachine: {
-          Id: 'arn:aws:states:local:000000000000:stateMachine:transcription',
-          Name: 'transcription',
-        },
+        StateMachine: { Id: stateMachineArn, Name: 'transcription' },
       } as never,
     });
+    abortLibrary = execution.abort;
+    const timer =
+      options.executionTimeoutMs === undefined
+        ? undefined
+        : setTimeout(() => stop({ status: 'TIMED_OUT' }), options.executionTimeoutMs);
 
     const statesEntered: string[] = [];
     const retries: Record<string, number> = {};
@@ -199,23 +297,82 @@ export class LocalWorkflow {
       for await (const event of execution.eventLogs) {
         if (event.type === 'StateEntered') statesEntered.push(event.state.name);
         if (event.type === 'StateRetried') retries[event.state.name] = (retries[event.state.name] ?? 0) + 1;
+        // Pass, Choice and the ResultPath merges of Tasks: every state's input and output counts.
+        if (event.type === 'StateEntered' || event.type === 'StateExited') {
+          const data = event.type === 'StateEntered' ? event.state.input : event.state.output;
+          const bytes = data === undefined ? 0 : jsonBytes(data);
+          if (bytes > MAX_STATE_BYTES) {
+            dataLimitExceeded(
+              event.state.name,
+              event.type === 'StateEntered' ? 'received an input' : 'produced an output',
+              bytes,
+            );
+          }
+        }
         options.onEvent?.(event);
       }
     })();
 
-    let outcome: Omit<ExecutionOutcome, 'statesEntered' | 'retries' | 'durationMs' | 'executionArn'>;
-    try {
-      outcome = { status: 'SUCCEEDED', output: (await execution.result) as Record<string, unknown> };
-    } catch (error) {
-      if (!(error instanceof ExecutionError)) throw error;
-      const failure = (error as unknown as { cause?: { name?: string; message?: string } }).cause;
-      outcome = {
-        status: 'FAILED',
-        error: failure?.name ?? error.name,
-        cause: failure?.message ?? error.message,
+    const outcome = (async (): Promise<ExecutionOutcome> => {
+      let result: Omit<ExecutionOutcome, 'statesEntered' | 'retries' | 'durationMs' | 'executionArn'>;
+      try {
+        result = { status: 'SUCCEEDED', output: (await execution.result) as Record<string, unknown> };
+      } catch (error) {
+        if (!(error instanceof ExecutionError) && !(error instanceof ExecutionAbortedError)) throw error;
+        const failure = (error as unknown as { cause?: { name?: string; message?: string } }).cause;
+        result = {
+          status: 'FAILED',
+          error: failure?.name ?? error.name,
+          cause: failure?.message ?? error.message,
+        };
+      } finally {
+        clearTimeout(timer);
+      }
+      await collecting;
+      // A limit found in the event log after the last state still fails the execution, as on AWS.
+      if (ending?.status === 'FAILED')
+        result = { status: 'FAILED', error: ending.error, cause: ending.cause };
+      else if (ending) result = { status: ending.status };
+      const stopped = new Date();
+      const finalized =
+        result.status === 'SUCCEEDED'
+          ? undefined
+          : await this.finalize({
+              executionArn,
+              stateMachineArn,
+              name,
+              status: result.status,
+              startDate: started.getTime(),
+              stopDate: stopped.getTime(),
+              input: JSON.stringify(input),
+              inputDetails: { included: true },
+              output: null,
+              error: result.error ?? null,
+              cause: result.cause ?? null,
+            });
+      return {
+        ...result,
+        ...(finalized !== undefined && { finalized }),
+        executionArn,
+        statesEntered,
+        retries,
+        durationMs: stopped.getTime() - started.getTime(),
       };
+    })();
+
+    return { executionArn, name, abort: () => stop({ status: 'ABORTED' }), outcome };
+  }
+
+  /** Invokes finalize-execution as the deployed EventBridge rule would; absent handler: skipped. */
+  private async finalize(detail: ExecutionStatusChangeEvent['detail']): Promise<Json> {
+    const handler = this.handlers[FINALIZE_LAMBDA];
+    if (!handler) return undefined;
+    try {
+      return await handler(executionStatusChangeEvent(detail));
+    } catch (error) {
+      // Deployed, a failed finalize is retried by Lambda and then dead-lettered; it never changes
+      // the execution's outcome. Reported here for the tests.
+      return { errorType: (error as Error).name, errorMessage: (error as Error).message };
     }
-    await collecting;
-    return { ...outcome, executionArn, statesEntered, retries, durationMs: Date.now() - started.getTime() };
   }
 }
