@@ -3,8 +3,16 @@
  * typed place, with the defaults documented next to each field. A bad value stops the synth with
  * a message naming the key, instead of deploying something half-configured.
  */
+import {
+  DEFAULT_EXPECTED_LANGUAGES,
+  DEFAULT_FALLBACK_LANGUAGE,
+  DEFAULT_SPEECH_MODELS,
+  isLanguageCode,
+  speechModelsProblem,
+} from '../lambdas/shared/assemblyai-catalog.js';
 import { DEFAULT_INPUT_PREFIX, DEFAULT_RESULTS_PREFIX } from '../lambdas/shared/contracts.js';
 import { namePrefix } from './naming.js';
+import { readDefinitionFile, retryBudgetAfterDeadlineSeconds } from './retry-budget.js';
 
 export type AssemblyAiRegion = 'us' | 'eu';
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -58,8 +66,17 @@ export interface DeploymentConfig {
   workPrefix: string;
   /** `assemblyaiRegion`: `us` or `eu` (EU data residency). @default 'us' */
   assemblyaiRegion: AssemblyAiRegion;
-  /** `speechModels`: AssemblyAI `speech_models`, tried in order. @default 'universal-3-pro,universal-2' */
+  /**
+   * `speechModels`: AssemblyAI `speech_models`, tried in order. A deprecated or unknown name stops
+   * the synth (AssemblyAI would refuse every job). @default `DEFAULT_SPEECH_MODELS` of the catalog ('universal-3-5-pro,universal-2')
+   */
   speechModels: string;
+  /** `expectedLanguages`: the languages detection chooses among, AssemblyAI codes or `all`. @default 'ru,en' (`DEFAULT_EXPECTED_LANGUAGES`) */
+  expectedLanguages: string;
+  /** `fallbackLanguage`: used when detection finds none of the expected languages; a code or `auto`. @default 'ru' (`DEFAULT_FALLBACK_LANGUAGE`) */
+  fallbackLanguage: string;
+  /** `languageConfidenceThreshold`: 0–1; AssemblyAI fails a job whose detected language is less certain. @default 0 (off) */
+  languageConfidenceThreshold: number;
   /** `assemblyaiTimeoutMs`: per HTTP request to AssemblyAI. @default 10000 */
   assemblyaiTimeoutMs: number;
   /** `deleteTranscriptAfterPersist`: delete the transcript at AssemblyAI once the result is stored. @default true */
@@ -79,8 +96,9 @@ export interface DeploymentConfig {
   /** `pollMaxWaitSeconds`: the longest single wait between two status checks. @default 120 */
   pollMaxWaitSeconds: number;
   /**
-   * The state machine's execution timeout: the poll deadline of the longest accepted audio plus
-   * 30 minutes for the steps around the loop and their retries. Derived, not a context key: the
+   * The state machine's execution timeout: the poll deadline of the longest accepted audio, the
+   * longest wait, and the worst retry budget of the states that can still run after the deadline,
+   * read from the definition (`retryBudgetAfterDeadlineSeconds`). Derived, not a context key: the
    * loop's own deadline must always fire first, so a timed-out execution means a bug.
    */
   executionTimeoutSeconds: number;
@@ -90,9 +108,6 @@ export interface DeploymentConfig {
 export interface ContextSource {
   tryGetContext(key: string): unknown;
 }
-
-/** Seconds added to the longest poll deadline for validation, submission, formatting and persistence with retries. */
-export const EXECUTION_TIMEOUT_MARGIN_SECONDS = 1800;
 
 class ContextReader {
   constructor(private readonly source: ContextSource) {}
@@ -140,6 +155,17 @@ class ContextReader {
       throw new Error(`Context "${key}" must be one of ${allowed.join(', ')} (got ${value})`);
     }
     return value as T;
+  }
+
+  /** A comma-separated list (a JSON array in `cdk.json` works too); empty or absent gives the fallback. */
+  list(key: string, fallback: readonly string[]): string[] {
+    const value = this.raw(key);
+    if (value === undefined || value === null || value === '') return [...fallback];
+    const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
+    if (!items?.every((item) => typeof item === 'string')) {
+      throw new Error(`Context "${key}" must be a comma-separated list (got ${String(value)})`);
+    }
+    return items.map((item) => item.trim()).filter(Boolean);
   }
 
   prefix(key: string, fallback: string): string {
@@ -192,12 +218,21 @@ export function loadDeploymentConfig(source: ContextSource): DeploymentConfig {
     throw new Error(`Context "alarmEmail" is not an e-mail address (got ${alarmEmail})`);
   }
 
-  const speechModels = (context.string('speechModels') ?? 'universal-3-pro,universal-2')
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean)
-    .join(',');
-  if (speechModels === '') throw new Error('Context "speechModels" must name at least one model');
+  const speechModels = context.list('speechModels', DEFAULT_SPEECH_MODELS);
+  const modelsProblem = speechModelsProblem(speechModels);
+  if (modelsProblem) throw new Error(`Context "speechModels": ${modelsProblem}`);
+  const expectedLanguages = context.list('expectedLanguages', DEFAULT_EXPECTED_LANGUAGES);
+  if (!(expectedLanguages.join() === 'all' || expectedLanguages.every(isLanguageCode))) {
+    throw new Error(
+      `Context "expectedLanguages" must be "all" or AssemblyAI language codes, e.g. "ru,en" (got ${expectedLanguages.join(',')})`,
+    );
+  }
+  const fallbackLanguage = context.string('fallbackLanguage') ?? DEFAULT_FALLBACK_LANGUAGE;
+  if (fallbackLanguage !== 'auto' && !isLanguageCode(fallbackLanguage)) {
+    throw new Error(
+      `Context "fallbackLanguage" must be "auto" or an AssemblyAI language code (got ${fallbackLanguage})`,
+    );
+  }
 
   const maxAudioSeconds = context.positive('maxAudioSeconds', 36_000);
   const minAudioSeconds = context.positive('minAudioSeconds', 0.3);
@@ -245,7 +280,15 @@ export function loadDeploymentConfig(source: ContextSource): DeploymentConfig {
     resultsPrefix,
     workPrefix,
     assemblyaiRegion: context.oneOf('assemblyaiRegion', ['us', 'eu'] as const, 'us'),
-    speechModels,
+    speechModels: speechModels.join(','),
+    expectedLanguages: expectedLanguages.join(','),
+    fallbackLanguage,
+    languageConfidenceThreshold: context.number(
+      'languageConfidenceThreshold',
+      0,
+      (n) => n >= 0 && n <= 1,
+      'a number from 0 to 1',
+    ),
     assemblyaiTimeoutMs: context.positive('assemblyaiTimeoutMs', 10_000),
     deleteTranscriptAfterPersist: context.boolean('deleteTranscriptAfterPersist', true),
     presignedUrlTtlSeconds: context.number(
@@ -264,7 +307,7 @@ export function loadDeploymentConfig(source: ContextSource): DeploymentConfig {
       pollDeadlineBaseSeconds +
         pollDeadlinePerAudioSecond * maxAudioSeconds +
         pollMaxWaitSeconds +
-        EXECUTION_TIMEOUT_MARGIN_SECONDS,
+        retryBudgetAfterDeadlineSeconds(readDefinitionFile()),
     ),
   };
 }

@@ -10,6 +10,7 @@ import { serviceNameOf } from '../lambdas/shared/telemetry-names.js';
 import type { DeploymentConfig } from './config.js';
 import { AssemblyAiApiKey } from './constructs/assemblyai-api-key.js';
 import { BotAccessPolicy } from './constructs/bot-access-policy.js';
+import { ExecutionFinalizer } from './constructs/execution-finalizer.js';
 import { TranscriptionMonitoring } from './constructs/transcription-monitoring.js';
 import { TranscriptionSteps, WORKFLOW_STEPS } from './constructs/transcription-steps.js';
 import { TranscriptionStorage } from './constructs/transcription-storage.js';
@@ -26,6 +27,7 @@ export class TranscriptionStack extends Stack {
   readonly apiKey: AssemblyAiApiKey;
   readonly steps: TranscriptionSteps;
   readonly workflow: TranscriptionWorkflow;
+  readonly finalizer: ExecutionFinalizer;
   readonly monitoring: TranscriptionMonitoring;
   readonly botAccess: BotAccessPolicy;
 
@@ -33,8 +35,12 @@ export class TranscriptionStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const prefix = namePrefix(config.environment);
-    // Production keeps data, keys and logs when the stack goes; other environments clean up.
-    const removalPolicy = config.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // Production keeps data, keys and logs when the stack goes; other environments clean up. Not
+    // RETAIN: that also keeps what a failed first deploy created while rolling back, and the retry
+    // then fails with "already exists" on the named bucket, secret and log groups.
+    const removalPolicy = config.production
+      ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+      : RemovalPolicy.DESTROY;
     const logRetention = config.logRetentionDays as RetentionDays;
 
     this.storage = new TranscriptionStorage(this, 'Storage', {
@@ -71,7 +77,7 @@ export class TranscriptionStack extends Stack {
     this.workflow = new TranscriptionWorkflow(this, 'Workflow', {
       definitionPath: STATE_MACHINE_DEFINITION,
       functionsByPlaceholder: Object.fromEntries(
-        WORKFLOW_STEPS.map((spec) => [spec.placeholder, this.steps.functions[spec.step].function]),
+        WORKFLOW_STEPS.map((spec) => [spec.placeholder, this.steps.functions[spec.step].version]),
       ),
       executionTimeout: Duration.seconds(config.executionTimeoutSeconds),
       stateMachineName: prefix,
@@ -80,9 +86,19 @@ export class TranscriptionStack extends Stack {
       logRemovalPolicy: removalPolicy,
     });
 
+    this.finalizer = new ExecutionFinalizer(this, 'Finalizer', {
+      config,
+      stateMachine: this.workflow.stateMachine,
+      storage: this.storage,
+      apiKey: this.apiKey,
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+    });
+
     this.monitoring = new TranscriptionMonitoring(this, 'Monitoring', {
       stateMachine: this.workflow.stateMachine,
-      functions: WORKFLOW_STEPS.map((spec) => this.steps.functions[spec.step]),
+      functions: [...WORKFLOW_STEPS.map((spec) => this.steps.functions[spec.step]), this.finalizer.function],
+      finalizeDeadLetterQueue: this.finalizer.deadLetterQueue,
       providerSteps: ['submit-transcription', 'check-transcript'],
       namePrefix: prefix,
       serviceName: serviceNameOf(config.environment),

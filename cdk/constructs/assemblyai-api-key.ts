@@ -4,7 +4,7 @@
  * CDK, CloudFormation or an environment variable; the Lambdas get only the secret's id and read
  * the value at run time.
  */
-import { Arn, ArnFormat, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -18,7 +18,7 @@ export interface AssemblyAiApiKeyProps {
   existingSecretName?: string;
   /** Encrypt a created secret with this key (and let readers decrypt with it); ignored for an existing secret. @default - the account's `aws/secretsmanager` key */
   encryptionKey?: IKey;
-  /** What happens to a created secret when the stack is deleted. @default RemovalPolicy.RETAIN */
+  /** What happens to a created secret when the stack is deleted. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   removalPolicy?: RemovalPolicy;
 }
 
@@ -58,7 +58,7 @@ export class AssemblyAiApiKey extends Construct {
         description:
           'AssemblyAI API key (the plain key string) for the transcription workflow. Set it with `aws secretsmanager put-secret-value`; the generated placeholder is not a key.',
         encryptionKey: props.encryptionKey,
-        removalPolicy: props.removalPolicy,
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       });
       acknowledge(
         secret,

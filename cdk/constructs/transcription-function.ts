@@ -8,6 +8,7 @@ import { Effect, type PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-li
 import {
   ApplicationLogLevel,
   Architecture,
+  type IVersion,
   LoggingFormat,
   Runtime,
   SystemLogLevel,
@@ -46,7 +47,7 @@ export interface TranscriptionFunctionProps {
   readonly logRetention?: RetentionDays;
   /** Powertools and Lambda application log level. @default 'INFO' */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** @default Architecture.ARM_64 (about 20% cheaper per GB-second than x86 for the same work) */
   readonly architecture?: Architecture;
@@ -68,6 +69,15 @@ export interface TranscriptionFunctionProps {
 export class TranscriptionFunction extends Construct {
   readonly step: string;
   readonly function: NodejsFunction;
+  /**
+   * The version published from this deploy's code and configuration. The state machine invokes
+   * versions, never `$LATEST`: an execution keeps the definition it started with, so it keeps
+   * running the code it started with, whatever deploys happen during its hours of polling. Old
+   * versions are retained for the executions still using them. Published on first use only.
+   */
+  get version(): IVersion {
+    return this.function.currentVersion;
+  }
   readonly role: Role;
   readonly logGroup: LogGroup;
 
@@ -79,7 +89,7 @@ export class TranscriptionFunction extends Construct {
       // Where the Lambda console and every runbook look first.
       logGroupName: props.functionName ? `/aws/lambda/${props.functionName}` : undefined,
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
@@ -99,11 +109,20 @@ export class TranscriptionFunction extends Construct {
       timeout: props.timeout,
       tracing: props.tracing ?? Tracing.ACTIVE,
       role: this.role,
+      currentVersionOptions: {
+        description: `Transcription workflow: ${props.step}`,
+        // A version still named by a running execution's definition must outlive the deploy that
+        // replaced it; versions go with the function when the stack is deleted.
+        removalPolicy: RemovalPolicy.RETAIN,
+      },
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
       // Lambda's own filter never goes above INFO: Powertools writes its metrics (EMF) as log lines
       // without a level, which Lambda treats as INFO, so a WARN filter would drop every custom
-      // metric and silence the alarms built on them. POWERTOOLS_LOG_LEVEL filters the logs instead.
+      // metric and silence the alarms built on them. POWERTOOLS_LOG_LEVEL filters the logs instead:
+      // Lambda also sets AWS_LAMBDA_LOG_LEVEL (INFO here), which Powertools Logger would prefer to
+      // it, so `createStepTools` (lambdas/shared/observability.ts) builds the Logger at
+      // POWERTOOLS_LOG_LEVEL explicitly.
       applicationLogLevelV2: logLevel === 'DEBUG' ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.INFO,
       environment: {

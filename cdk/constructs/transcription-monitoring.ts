@@ -22,6 +22,7 @@ import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../lambdas/shared/telemetry-names.js';
@@ -30,10 +31,18 @@ import type { TranscriptionFunction } from './transcription-function.js';
 
 export { METRICS_NAMESPACE };
 
+/** Functions whose failure means a user never hears back: one error raises their alarm. */
+const MUST_NOT_FAIL = ['record-failure', 'finalize-execution'];
+
 export interface TranscriptionMonitoringProps {
   stateMachine: StateMachine;
-  /** The step functions, in workflow order. */
+  /** The step functions, in workflow order, and the finalize-execution function. */
   functions: TranscriptionFunction[];
+  /**
+   * The finalizer's dead letter queue: an execution that ended without a result (timed out,
+   * aborted, uncatchable failure) that could not be finalized. @default - no alarm
+   */
+  finalizeDeadLetterQueue?: IQueue;
   /**
    * The steps whose AssemblyAI errors fail the step, and so emit `ProviderErrors` (Persist and
    * Record failure only delete, catch a failure and count `ProviderDeleteFailed` instead).
@@ -62,7 +71,7 @@ export interface TranscriptionMonitoringProps {
   /**
    * Lambda errors per 15 minutes, per step. Steps throw typed errors so the state machine can
    * route them, so validate-audio's errors include every rejected upload.
-   * @default 5 for every step except record-failure, 1 for record-failure (if it fails, the bot never hears back)
+   * @default 5 for every step except record-failure and finalize-execution, 1 for those two (if they fail, the bot never hears back)
    */
   lambdaErrorsThresholds?: Record<string, number>;
   /**
@@ -112,7 +121,7 @@ export class TranscriptionMonitoring extends Construct {
       metric: stateMachine.metricTimedOut({ period: fiveMinutes, statistic: 'Sum' }),
       threshold: 1,
       description:
-        'An execution hit the state machine timeout. The poll deadline should always end the loop first: a bug, or the Wait was stuck.',
+        'An execution hit the state machine timeout. The poll deadline and the retry budget after it should always end the run first: a bug, or a stuck Wait. The finalizer wrote its TranscriptionTimedOut result.',
     });
     this.alarm('ExecutionsThrottled', {
       metric: stateMachine.metricThrottled({ period: fiveMinutes, statistic: 'Sum' }),
@@ -124,11 +133,11 @@ export class TranscriptionMonitoring extends Construct {
       metric: stateMachine.metricAborted({ period: fiveMinutes, statistic: 'Sum' }),
       threshold: 1,
       description:
-        'Someone stopped executions: those users get no result object, the bot must time them out.',
+        'Someone stopped executions. The finalizer writes their failure results (InternalError) and deletes their AssemblyAI jobs and work objects.',
     });
 
     for (const fn of props.functions) {
-      const threshold = props.lambdaErrorsThresholds?.[fn.step] ?? (fn.step === 'record-failure' ? 1 : 5);
+      const threshold = props.lambdaErrorsThresholds?.[fn.step] ?? (MUST_NOT_FAIL.includes(fn.step) ? 1 : 5);
       this.alarm(`${pascalCase(fn.step)}Errors`, {
         metric: fn.function.metricErrors({ period: quarterHour, statistic: 'Sum' }),
         threshold,
@@ -138,6 +147,18 @@ export class TranscriptionMonitoring extends Construct {
         metric: fn.function.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
         threshold: 1,
         description: `The ${fn.step} Lambda was throttled (account concurrency exhausted). The state machine retries, but transcriptions slow down.`,
+      });
+    }
+
+    if (props.finalizeDeadLetterQueue) {
+      this.alarm('FinalizeDeadLetters', {
+        metric: props.finalizeDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: fiveMinutes,
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        description:
+          'An execution that timed out, was aborted or failed without a result could not be finalized: its user may have no result object. Read the message in the dead letter queue (the event, or the failed invocation with its error), fix the cause, then re-send it to the finalize-execution Lambda.',
       });
     }
 

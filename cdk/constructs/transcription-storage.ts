@@ -53,7 +53,7 @@ export interface TranscriptionStorageProps {
   workRetentionDays: number;
   /** Days until access log objects expire. @default 90 */
   accessLogRetentionDays?: number;
-  /** What happens to the bucket, the log bucket and the key when the stack is deleted. @default RemovalPolicy.RETAIN */
+  /** What happens to the bucket, the log bucket and the key when the stack is deleted. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   removalPolicy?: RemovalPolicy;
 }
 
@@ -72,7 +72,7 @@ export class TranscriptionStorage extends Construct {
     this.inputPrefix = props.inputPrefix;
     this.resultsPrefix = props.resultsPrefix;
     this.workPrefix = props.workPrefix;
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
 
     if (props.kms) {
       this.key = props.existingKmsKeyArn

@@ -1,5 +1,7 @@
 /** Context parsing: the documented defaults, and a clear error for each bad value. */
-import { EXECUTION_TIMEOUT_MARGIN_SECONDS, loadDeploymentConfig } from '../../cdk/config.js';
+import { loadDeploymentConfig } from '../../cdk/config.js';
+import { readDefinitionFile, retryBudgetAfterDeadlineSeconds } from '../../cdk/retry-budget.js';
+import { SPEECH_MODELS } from '../../lambdas/shared/assemblyai-catalog.js';
 
 function load(context: Record<string, unknown> = {}) {
   return loadDeploymentConfig({ tryGetContext: (key) => context[key] });
@@ -28,7 +30,10 @@ describe('loadDeploymentConfig', () => {
       resultsPrefix: 'results/',
       workPrefix: 'work/',
       assemblyaiRegion: 'us',
-      speechModels: 'universal-3-pro,universal-2',
+      speechModels: 'universal-3-5-pro,universal-2',
+      expectedLanguages: 'ru,en',
+      fallbackLanguage: 'ru',
+      languageConfidenceThreshold: 0,
       assemblyaiTimeoutMs: 10_000,
       deleteTranscriptAfterPersist: true,
       presignedUrlTtlSeconds: 3600,
@@ -38,7 +43,24 @@ describe('loadDeploymentConfig', () => {
       pollDeadlineBaseSeconds: 900,
       pollDeadlinePerAudioSecond: 0.5,
       pollMaxWaitSeconds: 120,
-      executionTimeoutSeconds: 900 + 18_000 + 120 + EXECUTION_TIMEOUT_MARGIN_SECONDS,
+      executionTimeoutSeconds: 900 + 18_000 + 120 + retryBudgetAfterDeadlineSeconds(readDefinitionFile()),
+    });
+  });
+
+  it('names only speech models AssemblyAI still accepts by default', () => {
+    const models = load().speechModels.split(',');
+
+    expect(models.length).toBeGreaterThan(0);
+    for (const model of models) expect(SPEECH_MODELS[model]?.status).toBe('current');
+  });
+
+  it('takes the language policy from context', () => {
+    expect(
+      load({ expectedLanguages: 'all', fallbackLanguage: 'auto', languageConfidenceThreshold: '0.4' }),
+    ).toMatchObject({ expectedLanguages: 'all', fallbackLanguage: 'auto', languageConfidenceThreshold: 0.4 });
+    expect(load({ expectedLanguages: ['ru', 'uk', 'en'], speechModels: 'universal-2' })).toMatchObject({
+      expectedLanguages: 'ru,uk,en',
+      speechModels: 'universal-2',
     });
   });
 
@@ -77,6 +99,13 @@ describe('loadDeploymentConfig', () => {
     [{ resultsPrefix: 'transcription/results/' }, /must not nest/],
     [{ presignedUrlTtlSeconds: '86400' }, /presignedUrlTtlSeconds/],
     [{ speechModels: ' , ' }, /speechModels/],
+    [{ speechModels: 'universal-3-pro,universal-2' }, /speechModels.*"universal-3-pro".*deprecated/],
+    [{ speechModels: 'whisper-1' }, /speechModels.*Unknown speech model/],
+    [{ expectedLanguages: 'ru,klingon' }, /expectedLanguages/],
+    [{ expectedLanguages: 'all,ru' }, /expectedLanguages/],
+    [{ fallbackLanguage: 'russian' }, /fallbackLanguage/],
+    [{ languageConfidenceThreshold: '1.5' }, /languageConfidenceThreshold/],
+    [{ languageConfidenceThreshold: '-0.1' }, /languageConfidenceThreshold/],
     [{ existingKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abc' }, /needs "kms=true"/],
     [{ existingBucketName: 'team-audio', kms: 'true' }, /existingKmsKeyArn/],
   ])('refuses %j', (context, message) => {

@@ -7,6 +7,7 @@ import './stack/storage.js';
 import './stack/functions.js';
 import './stack/iam.js';
 import './stack/workflow.js';
+import './stack/finalizer.js';
 import './stack/monitoring.js';
 import './stack/outputs.js';
 import './stack/nag.js';

@@ -71,16 +71,26 @@ describe('statemachine/transcription.asl.json', () => {
 
   it.each(tasks)('"%s" retries Lambda service errors with bounded, jittered backoff', (_name, state) => {
     const lambda = state.Retry?.find((r) => r.ErrorEquals.includes('Lambda.ServiceException'));
-    expect(lambda?.ErrorEquals).toEqual(
-      expect.arrayContaining(['Lambda.TooManyRequestsException', 'Lambda.Unknown']),
-    );
+    expect(lambda?.ErrorEquals).toEqual(expect.arrayContaining(['Lambda.Unknown', 'Sandbox.Timedout']));
     for (const retrier of state.Retry ?? []) {
       expect(retrier.JitterStrategy).toBe('FULL');
       expect(retrier.MaxDelaySeconds).toBeGreaterThan(0);
       expect(retrier.MaxAttempts).toBeGreaterThan(0);
-      expect(retrier.MaxAttempts).toBeLessThanOrEqual(6);
+      expect(retrier.MaxAttempts).toBeLessThanOrEqual(8);
       expect(retrier.BackoffRate).toBeGreaterThanOrEqual(1);
     }
+  });
+
+  it.each(tasks)('"%s" gives Lambda throttling its own, longer retrier', (_name, state) => {
+    const throttling = (state.Retry ?? []).filter((r) =>
+      r.ErrorEquals.includes('Lambda.TooManyRequestsException'),
+    );
+    // A throttle is the account's concurrency running out, not a fault: it lasts longer than a
+    // Lambda hiccup and must not use up (or be cut short by) the service-error attempts.
+    expect(throttling).toHaveLength(1);
+    expect(throttling[0]?.ErrorEquals).toEqual(['Lambda.TooManyRequestsException']);
+    expect(throttling[0]?.MaxAttempts).toBeGreaterThanOrEqual(8);
+    expect(throttling[0]?.MaxDelaySeconds).toBeGreaterThanOrEqual(60);
   });
 
   it.each(['Submit to AssemblyAI', 'Check transcript status'])(

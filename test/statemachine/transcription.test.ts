@@ -352,6 +352,27 @@ describe('the transcription state machine', () => {
     expect(result?.status === 'completed' && result.segments.map((s) => s.speaker)).toEqual(['A']);
   });
 
+  it('waits out Lambda throttling longer than a Lambda fault (its own retrier)', async () => {
+    const input = await upload(sample);
+    let throttles = 0;
+    const throttledFiveTimes = async (event: unknown) => {
+      if (throttles < 5) {
+        throttles += 1;
+        // What Step Functions reports when the account's Lambda concurrency is exhausted.
+        throw Object.assign(new Error('Rate Exceeded.'), { name: 'Lambda.TooManyRequestsException' });
+      }
+      return harness.handlers['persist-result']?.(event);
+    };
+
+    const outcome = await harness
+      .workflow({ 'persist-result': throttledFiveTimes })
+      .run(input, harness.runOptions());
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.retries['Persist result']).toBe(5);
+    expect((await harness.readResult(42, input.file_id))?.status).toBe('completed');
+  });
+
   it('retries a Lambda that crashed once and completes', async () => {
     const input = await upload(sample);
     let crashes = 0;

@@ -45,7 +45,8 @@ describe('TranscriptionFunction', () => {
 
   it('deploys one function per step', () => {
     expect(Object.keys(functionsByStep(dev.json)).sort()).toEqual([...STEPS].sort());
-    expect(resourcesOfType(dev.json, 'AWS::Lambda::Function')).toHaveLength(STEPS.length);
+    // …and the finalize-execution function (test/cdk/stack/finalizer.ts).
+    expect(resourcesOfType(dev.json, 'AWS::Lambda::Function')).toHaveLength(STEPS.length + 1);
   });
 
   it.each(STEPS)('runs %s on arm64 Node.js 24 with active tracing and JSON logs', (step) => {
@@ -110,7 +111,10 @@ describe('TranscriptionFunction', () => {
         MAX_AUDIO_SECONDS: '36000',
         MIN_AUDIO_SECONDS: '0.3',
         ASSEMBLYAI_BASE_URL: 'https://api.assemblyai.com',
-        ASSEMBLYAI_SPEECH_MODELS: 'universal-3-pro,universal-2',
+        ASSEMBLYAI_SPEECH_MODELS: 'universal-3-5-pro,universal-2',
+        ASSEMBLYAI_EXPECTED_LANGUAGES: 'ru,en',
+        ASSEMBLYAI_FALLBACK_LANGUAGE: 'ru',
+        ASSEMBLYAI_LANGUAGE_CONFIDENCE_THRESHOLD: '0',
         ASSEMBLYAI_TIMEOUT_MS: '10000',
         DELETE_TRANSCRIPT_AFTER_PERSIST: 'true',
         PRESIGNED_URL_TTL_SECONDS: '3600',
@@ -170,6 +174,28 @@ describe('TranscriptionFunction', () => {
     expect(functionOf(quiet.json, 'submit-transcription').props.LoggingConfig).toMatchObject({
       ApplicationLogLevel: 'INFO',
     });
+  });
+
+  it('passes the speech models and the language policy from context', () => {
+    const custom = synth({
+      speechModels: 'universal-2',
+      expectedLanguages: 'all',
+      fallbackLanguage: 'auto',
+      languageConfidenceThreshold: '0.4',
+    });
+
+    for (const step of ['submit-transcription', 'check-transcript']) {
+      expect(environmentOf(custom.json, step)).toMatchObject({
+        ASSEMBLYAI_SPEECH_MODELS: 'universal-2',
+        ASSEMBLYAI_EXPECTED_LANGUAGES: 'all',
+        ASSEMBLYAI_FALLBACK_LANGUAGE: 'auto',
+        ASSEMBLYAI_LANGUAGE_CONFIDENCE_THRESHOLD: '0.4',
+      });
+    }
+  });
+
+  it('refuses to synthesize with a deprecated speech model', () => {
+    expect(() => synth({ speechModels: 'universal-3-pro,universal-2' })).toThrow(/deprecated/);
   });
 
   it('follows context: EU endpoint, log level, limits and poll deadline', () => {

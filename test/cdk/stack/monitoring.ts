@@ -90,7 +90,8 @@ describe('TranscriptionMonitoring', () => {
   it('sends every alarm and its recovery to the alarm topic', () => {
     const all = alarms(dev);
 
-    expect(all).toHaveLength(4 + 2 * STEPS.length + 1);
+    // State machine, errors and throttles of each step and of finalize-execution, provider errors, dead letters.
+    expect(all).toHaveLength(4 + 2 * (STEPS.length + 1) + 1 + 1);
     for (const alarm of all) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId }]);

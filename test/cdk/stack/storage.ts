@@ -149,12 +149,33 @@ describe('TranscriptionStorage', () => {
       });
     });
 
-    it('retains the bucket and the key when the stack is deleted', () => {
+    it('retains the bucket and the key when the stack is deleted, but not when its first create rolls back', () => {
+      // RetainExceptOnCreate: a failed first deploy leaves nothing behind, so a retry does not fail
+      // with "already exists" on the named bucket.
       prod.template.hasResource('AWS::S3::Bucket', {
-        DeletionPolicy: 'Retain',
+        DeletionPolicy: 'RetainExceptOnCreate',
+        UpdateReplacePolicy: 'Retain',
         Properties: { BucketName: 'wisevoice-transcription-prod' },
       });
-      prod.template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+      prod.template.hasResource('AWS::KMS::Key', {
+        DeletionPolicy: 'RetainExceptOnCreate',
+        UpdateReplacePolicy: 'Retain',
+      });
+    });
+
+    it('keeps every named prod resource the same way: secret, log groups, buckets', () => {
+      const named = [
+        'AWS::S3::Bucket',
+        'AWS::SecretsManager::Secret',
+        'AWS::Logs::LogGroup',
+        'AWS::KMS::Key',
+      ];
+      const policies = named.flatMap((type) =>
+        Object.values(prod.template.findResources(type)).map((r) => `${type} ${r.DeletionPolicy}`),
+      );
+
+      expect(policies.length).toBeGreaterThan(named.length);
+      expect(policies.filter((p) => !p.endsWith(' RetainExceptOnCreate'))).toEqual([]);
     });
   });
 

@@ -3,10 +3,30 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
-import { EXECUTION_TIMEOUT_MARGIN_SECONDS } from '../../../cdk/config.js';
 import { loadDefinition, PLACEHOLDER_PATTERN } from '../../../cdk/constructs/transcription-workflow.js';
 import { STATE_MACHINE_DEFINITION } from '../../../cdk/paths.js';
-import { functionsByStep, logicalId, resourcesOfType, type Synthesized, synth } from '../synth.js';
+import { readDefinitionFile, retryBudgetAfterDeadlineSeconds } from '../../../cdk/retry-budget.js';
+import {
+  type CfnTemplate,
+  functionsByStep,
+  logicalId,
+  resourcesOfType,
+  type Synthesized,
+  synth,
+} from '../synth.js';
+
+const RETRY_BUDGET = retryBudgetAfterDeadlineSeconds(readDefinitionFile());
+
+/** Version logical id → the step whose function it publishes. */
+function versionsByStep(json: CfnTemplate): Record<string, string> {
+  const steps = Object.fromEntries(Object.entries(functionsByStep(json)).map(([step, { id }]) => [id, step]));
+  return Object.fromEntries(
+    resourcesOfType(json, 'AWS::Lambda::Version').map(([id, r]) => [
+      id,
+      steps[(r.Properties.FunctionName as { Ref: string }).Ref] ?? 'unknown',
+    ]),
+  );
+}
 
 const ASL_TEXT = readFileSync(STATE_MACHINE_DEFINITION, 'utf8');
 
@@ -60,17 +80,17 @@ describe('TranscriptionWorkflow', () => {
     expect(deployed.States).toEqual(source.States);
   });
 
-  it('substitutes every placeholder with a step function ARN, and nothing else', () => {
+  it('substitutes every placeholder with a published version of a step function, and nothing else', () => {
     const placeholders = [...props.DefinitionString.matchAll(PLACEHOLDER_PATTERN)].map((m) => m[1] as string);
     const substitutions = props.DefinitionSubstitutions;
-    const functionIds = Object.values(functionsByStep(dev.json)).map(({ id }) => id);
+    const versions = versionsByStep(dev.json);
 
     expect(placeholders.length).toBeGreaterThanOrEqual(6);
     expect(new Set(placeholders)).toEqual(new Set(Object.keys(substitutions)));
     for (const value of Object.values(substitutions)) {
-      const [id, attribute] = (value as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
-      expect(functionIds).toContain(id);
-      expect(attribute).toBe('Arn');
+      // A Ref to an AWS::Lambda::Version is the version-qualified ARN (function:name:N).
+      const id = (value as { Ref: string }).Ref;
+      expect(Object.keys(versions)).toContain(id);
     }
     let resolved = props.DefinitionString;
     for (const name of Object.keys(substitutions))
@@ -79,13 +99,11 @@ describe('TranscriptionWorkflow', () => {
   });
 
   it('maps each placeholder to its own step', () => {
-    const steps = Object.fromEntries(
-      Object.entries(functionsByStep(dev.json)).map(([step, { id }]) => [id, step]),
-    );
+    const versions = versionsByStep(dev.json);
     const mapping = Object.fromEntries(
       Object.entries(props.DefinitionSubstitutions).map(([name, value]) => [
         name,
-        steps[(value as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0]],
+        versions[(value as { Ref: string }).Ref],
       ]),
     );
 
@@ -99,11 +117,32 @@ describe('TranscriptionWorkflow', () => {
     });
   });
 
-  it('times out executions only after the poll deadline of the longest accepted audio', () => {
+  it('publishes one version per step and keeps the old ones for executions still using them', () => {
+    const versions = versionsByStep(dev.json);
+
+    expect(Object.values(versions).sort()).toEqual(Object.keys(functionsByStep(dev.json)).sort());
+    for (const id of Object.keys(versions)) {
+      expect(dev.json.Resources[id]).toMatchObject({
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    }
+  });
+
+  it('publishes a new version when the code changes, so a deploy gives new executions a new definition', () => {
+    const versionIds = (s: Synthesized) => Object.keys(versionsByStep(s.json)).sort();
+    const other = synth({ assemblyaiTimeoutMs: '9000' });
+
+    // The version's logical id hashes the function's code and configuration.
+    expect(versionIds(other)).not.toEqual(versionIds(dev));
+  });
+
+  it('times out executions only after the poll deadline of the longest accepted audio and the retries after it', () => {
     const timeout = JSON.parse(props.DefinitionString).TimeoutSeconds as number;
     const longestDeadline = 900 + 0.5 * 36_000 + 120;
 
-    expect(timeout).toBe(longestDeadline + EXECUTION_TIMEOUT_MARGIN_SECONDS);
+    expect(RETRY_BUDGET).toBeGreaterThan(5000);
+    expect(timeout).toBe(longestDeadline + RETRY_BUDGET);
   });
 
   it('derives the execution timeout from the limits in context', () => {
@@ -115,7 +154,7 @@ describe('TranscriptionWorkflow', () => {
     const definition = (resourcesOfType(custom.json, 'AWS::StepFunctions::StateMachine')[0]?.[1].Properties
       .DefinitionString ?? '') as string;
 
-    expect(JSON.parse(definition).TimeoutSeconds).toBe(600 + 3600 + 120 + EXECUTION_TIMEOUT_MARGIN_SECONDS);
+    expect(JSON.parse(definition).TimeoutSeconds).toBe(600 + 3600 + 120 + RETRY_BUDGET);
   });
 });
 

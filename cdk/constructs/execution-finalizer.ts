@@ -1,0 +1,130 @@
+/**
+ * Finalizes executions that ended where no Catch runs: an EventBridge rule on this state machine's
+ * "Execution Status Change" events (TIMED_OUT, ABORTED, FAILED) invokes the finalize-execution
+ * Lambda, which writes the missing failure result and cleans up. EventBridge retries delivery, the
+ * Lambda's asynchronous invocation retries failures, and whatever still fails lands in one dead
+ * letter queue that the monitoring alarms on: a message there is a user who never heard back.
+ */
+import { Arn, ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import {
+  EXECUTION_STATUS_CHANGE,
+  FINALIZED_STATUSES,
+} from '../../lambdas/finalize-execution/execution-events.js';
+import type { DeploymentConfig } from '../config.js';
+import { acknowledge } from '../nag.js';
+import { namePrefix } from '../naming.js';
+import { handlerEntry, LOCK_FILE } from '../paths.js';
+import type { AssemblyAiApiKey } from './assemblyai-api-key.js';
+import { TranscriptionFunction } from './transcription-function.js';
+import { workflowEnvironment } from './transcription-steps.js';
+import { OBJECT_PREFIX_WILDCARD_REASON, type TranscriptionStorage } from './transcription-storage.js';
+
+export const FINALIZE_STEP = 'finalize-execution';
+
+export interface ExecutionFinalizerProps {
+  config: DeploymentConfig;
+  stateMachine: StateMachine;
+  storage: TranscriptionStorage;
+  apiKey: AssemblyAiApiKey;
+  logRetention: RetentionDays;
+  logRemovalPolicy: RemovalPolicy;
+  /** Delivery attempts EventBridge makes while the Lambda cannot be invoked (throttling, an outage). @default 20 */
+  deliveryRetryAttempts?: number;
+}
+
+export class ExecutionFinalizer extends Construct {
+  readonly function: TranscriptionFunction;
+  readonly rule: Rule;
+  /** Events EventBridge could not deliver, and invocations that failed after Lambda's own retries. */
+  readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: ExecutionFinalizerProps) {
+    super(scope, id);
+    const { config, storage, apiKey, stateMachine } = props;
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // As long as SQS keeps anything: time to find the cause and re-drive by hand.
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue is itself the dead letter queue of the finalize rule target and of the finalize Lambda; a message in it raises the FinalizeDeadLetters alarm and is handled by hand.',
+    );
+
+    this.function = new TranscriptionFunction(this, 'FinalizeExecution', {
+      step: FINALIZE_STEP,
+      entry: handlerEntry(FINALIZE_STEP),
+      depsLockFilePath: LOCK_FILE,
+      functionName: `${namePrefix(config.environment)}-${FINALIZE_STEP}`,
+      // A few S3 calls and one AssemblyAI delete (ASSEMBLYAI_TIMEOUT_MS, 10 s by default).
+      memorySize: 256,
+      timeout: Duration.seconds(60),
+      logLevel: config.logLevel,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      environment: { ...workflowEnvironment(config, storage), ASSEMBLYAI_API_KEY_SECRET_ID: apiKey.secretId },
+    });
+    const access = [
+      // Reads the result first: never over a completed result, nor over this execution's own.
+      { prefix: storage.resultsPrefix, actions: ['read', 'write'] as const },
+      // Reads the submission record (the AssemblyAI job id), then deletes the execution's objects.
+      { prefix: storage.workPrefix, actions: ['read', 'delete'] as const },
+    ].map((a) => ({ prefix: a.prefix, actions: [...a.actions] }));
+    for (const statement of storage.statementsFor(access, { listBucket: true })) {
+      this.function.allow(statement, OBJECT_PREFIX_WILDCARD_REASON);
+    }
+    for (const statement of apiKey.readStatements()) this.function.allow(statement);
+    this.function.allow(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['states:DescribeExecution'],
+        resources: [
+          Arn.format(
+            {
+              service: 'states',
+              resource: 'execution',
+              resourceName: `${stateMachine.stateMachineName}:*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            },
+            Stack.of(this),
+          ),
+        ],
+      }),
+      'DescribeExecution (for an event too large to carry the input) on this state machine\'s executions only: execution ARNs are the state machine\'s plus a name chosen per file, so "{stateMachine}:*" is the narrowest resource.',
+    );
+
+    // Lambda retries a failed asynchronous invocation twice; then the event goes to the queue.
+    this.function.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new SqsDestination(this.deadLetterQueue),
+    });
+
+    this.rule = new Rule(this, 'ExecutionEnded', {
+      description: `Finalizes ${FINALIZED_STATUSES.join(', ')} executions of the transcription state machine (result, AssemblyAI job, work objects)`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: [EXECUTION_STATUS_CHANGE],
+        detail: { stateMachineArn: [stateMachine.stateMachineArn], status: [...FINALIZED_STATUSES] },
+      },
+    });
+    this.rule.addTarget(
+      new LambdaFunction(this.function.function, {
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: props.deliveryRetryAttempts ?? 20,
+        maxEventAge: Duration.hours(24),
+      }),
+    );
+  }
+}

@@ -1,0 +1,152 @@
+/** The finalizer: the rule on execution endings, its Lambda, its dead letter queue and alarm, its grants. */
+import {
+  type CfnTemplate,
+  logicalId,
+  permissionsOf,
+  resourcesOfType,
+  type Synthesized,
+  synth,
+} from '../synth.js';
+
+const NAME = 'wisevoice-transcription-dev-finalize-execution';
+
+function finalizeFunction(json: CfnTemplate) {
+  const id = logicalId(json, 'AWS::Lambda::Function', (r) => r.Properties.FunctionName === NAME);
+  return { id, props: json.Resources[id]?.Properties as Record<string, unknown> };
+}
+
+describe('ExecutionFinalizer', () => {
+  let dev: Synthesized;
+  let fnId: string;
+  let queueId: string;
+  beforeAll(() => {
+    dev = synth();
+    fnId = finalizeFunction(dev.json).id;
+    queueId = logicalId(dev.json, 'AWS::SQS::Queue');
+  });
+
+  it('forwards the timed-out, aborted and failed executions of this state machine only', () => {
+    dev.template.hasResourceProperties('AWS::Events::Rule', {
+      State: 'ENABLED',
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [{ Ref: logicalId(dev.json, 'AWS::StepFunctions::StateMachine') }],
+          status: ['TIMED_OUT', 'ABORTED', 'FAILED'],
+        },
+      },
+    });
+  });
+
+  it('targets the finalize Lambda with delivery retries and a dead letter queue', () => {
+    const [, rule] = resourcesOfType(dev.json, 'AWS::Events::Rule')[0] ?? [];
+    const targets = rule?.Properties.Targets as Record<string, unknown>[];
+
+    expect(targets).toHaveLength(1);
+    expect(targets[0]).toMatchObject({
+      Arn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+      RetryPolicy: { MaximumRetryAttempts: 20, MaximumEventAgeInSeconds: 86_400 },
+    });
+    dev.template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
+    });
+  });
+
+  it('sends invocations that still fail after two retries to the same queue', () => {
+    dev.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fnId },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+  });
+
+  it('keeps dead letters encrypted, TLS only, for 14 days', () => {
+    expect(dev.json.Resources[queueId]?.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    dev.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+    });
+  });
+
+  it('alarms on the first dead letter', () => {
+    const alarm = resourcesOfType(dev.json, 'AWS::CloudWatch::Alarm')
+      .map(([, r]) => r.Properties)
+      .find((a) => a.AlarmName === 'wisevoice-transcription-dev-FinalizeDeadLetters');
+
+    expect(alarm).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Threshold: 1,
+      AlarmActions: [{ Ref: logicalId(dev.json, 'AWS::SNS::Topic') }],
+    });
+  });
+
+  it('alarms on a single error of the finalize Lambda', () => {
+    dev.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+      Threshold: 1,
+    });
+  });
+
+  it('runs with the workflow configuration and the API key secret id, like the other steps', () => {
+    const { props } = finalizeFunction(dev.json);
+
+    expect(props).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      Environment: {
+        Variables: {
+          POWERTOOLS_SERVICE_NAME: 'transcription-dev',
+          RESULTS_PREFIX: 'results/',
+          WORK_PREFIX: 'work/',
+          ASSEMBLYAI_API_KEY_SECRET_ID: { Ref: logicalId(dev.json, 'AWS::SecretsManager::Secret') },
+        },
+      },
+    });
+  });
+
+  it('may read and write results, read and delete work objects, describe executions and read the key', () => {
+    const { props } = finalizeFunction(dev.json);
+    const roleId = (props.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    const bucketId = logicalId(
+      dev.json,
+      'AWS::S3::Bucket',
+      (r) => r.Properties.BucketName === 'wisevoice-transcription-dev',
+    );
+    const stateMachineId = logicalId(dev.json, 'AWS::StepFunctions::StateMachine');
+    const logGroupId = (props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    const permissions = permissionsOf(dev.json, roleId, {
+      [bucketId]: 'bucket',
+      [stateMachineId]: 'state-machine',
+      [logicalId(dev.json, 'AWS::SecretsManager::Secret')]: 'secret',
+      [queueId]: 'queue',
+      [logGroupId]: 'log-group',
+    });
+
+    expect(permissions.filter((p) => !/^(logs|xray):/.test(p))).toEqual(
+      [
+        's3:GetObject <bucket.Arn>/results/*',
+        's3:PutObject <bucket.Arn>/results/*',
+        's3:GetObject <bucket.Arn>/work/*',
+        's3:DeleteObject <bucket.Arn>/work/*',
+        's3:ListBucket <bucket.Arn>',
+        'secretsmanager:GetSecretValue <secret>',
+        'states:DescribeExecution arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<state-machine.Name>:*',
+        // The failed-invocation destination (granted by CDK's SqsDestination).
+        'sqs:GetQueueAttributes <queue.Arn>',
+        'sqs:GetQueueUrl <queue.Arn>',
+        'sqs:SendMessage <queue.Arn>',
+      ].sort(),
+    );
+  });
+});
