@@ -11,10 +11,30 @@ export interface FaultTrigger {
   probability?: number;
 }
 
+/** What `malformed-answer` sends instead of the real body, with HTTP 200. */
+export const MALFORMED_ANSWER_VARIANTS = [
+  'empty-object',
+  'json-string',
+  'html',
+  'no-status',
+  'unknown-status',
+] as const;
+export type MalformedAnswerVariant = (typeof MALFORMED_ANSWER_VARIANTS)[number];
+
+/** How a `malformed-transcript` breaks the words/utterances contract of a completed transcript. */
+export const MALFORMED_TRANSCRIPT_VARIANTS = ['null-fields', 'missing-end', 'negative-times'] as const;
+export type MalformedTranscriptVariant = (typeof MALFORMED_TRANSCRIPT_VARIANTS)[number];
+
+/** `huge-error`: a job that ends with a 300 KB `error` (`job`), or an HTTP 500 with a 300 KB body (`http`). */
+export const HUGE_ERROR_VARIANTS = ['job', 'http'] as const;
+export type HugeErrorVariant = (typeof HUGE_ERROR_VARIANTS)[number];
+
 /**
- * Faults on the HTTP exchange itself: the request is not processed, except with `slow` and
- * `lose-response` (processed — a submit creates its job — then the connection drops before the
- * answer: the client cannot know it succeeded, the case idempotent submission must survive).
+ * Faults on the HTTP exchange itself. Most answer instead of the service, and the request is not
+ * processed. `slow`, `lose-response` and `malformed-answer` process it first — a submit creates
+ * its job, as AssemblyAI does once the POST has arrived — then delay the answer, drop the
+ * connection before it, or replace it. `refuse-delete-while-processing` fires only on a DELETE of
+ * a job that is still queued or processing.
  */
 export type HttpFault = FaultTrigger & { on?: FaultRoute | 'any' } & (
     | { kind: 'rate-limit'; retryAfterSeconds?: number }
@@ -22,11 +42,19 @@ export type HttpFault = FaultTrigger & { on?: FaultRoute | 'any' } & (
     | { kind: 'drop-connection' }
     | { kind: 'slow'; delayMs: number }
     | { kind: 'lose-response' }
+    | { kind: 'malformed-answer'; variant?: MalformedAnswerVariant }
+    | { kind: 'huge-error'; variant: 'http' }
+    | { kind: 'refuse-delete-while-processing' }
   );
 
-/** Faults on a submitted transcription job: it is accepted, then fails or never finishes. */
+/** Faults on a submitted transcription job: it is accepted, then fails, never finishes, or finishes broken. */
 export type JobFault = FaultTrigger &
-  ({ kind: 'transcript-error'; message?: string } | { kind: 'never-complete' });
+  (
+    | { kind: 'transcript-error'; message?: string }
+    | { kind: 'never-complete' }
+    | { kind: 'huge-error'; variant?: 'job' }
+    | { kind: 'malformed-transcript'; variant?: MalformedTranscriptVariant }
+  );
 
 export type Fault = HttpFault | JobFault;
 export type FaultKind = Fault['kind'];
@@ -37,10 +65,22 @@ const HTTP_FAULT_KINDS: ReadonlySet<FaultKind> = new Set([
   'drop-connection',
   'slow',
   'lose-response',
+  'malformed-answer',
+  'refuse-delete-while-processing',
 ]);
-const FAULT_KINDS: readonly FaultKind[] = [...HTTP_FAULT_KINDS, 'transcript-error', 'never-complete'];
+const FAULT_KINDS: readonly FaultKind[] = [
+  ...HTTP_FAULT_KINDS,
+  'transcript-error',
+  'never-complete',
+  'huge-error',
+  'malformed-transcript',
+];
 
-export const isHttpFault = (fault: Fault): fault is HttpFault => HTTP_FAULT_KINDS.has(fault.kind);
+export const isHttpFault = (fault: Fault): fault is HttpFault =>
+  fault.kind === 'huge-error' ? fault.variant === 'http' : HTTP_FAULT_KINDS.has(fault.kind);
+
+/** Size of the `huge-error` texts: larger than any log line, Step Functions state (256 KB) or DynamoDB item should hold. */
+export const HUGE_ERROR_BYTES = 300 * 1024;
 
 /** Mulberry32: a tiny seedable PRNG so probabilistic faults replay identically. */
 export function seededRandom(seed: number): () => number {
@@ -78,6 +118,16 @@ function assertValidFault(fault: Fault): void {
   ) {
     throw new RangeError('fault server-error: status must be 500, 502 or 503');
   }
+  const variants: Partial<Record<FaultKind, readonly string[]>> = {
+    'malformed-answer': MALFORMED_ANSWER_VARIANTS,
+    'malformed-transcript': MALFORMED_TRANSCRIPT_VARIANTS,
+    'huge-error': HUGE_ERROR_VARIANTS,
+  };
+  const allowed = variants[fault.kind];
+  const variant = (fault as { variant?: string }).variant;
+  if (allowed && variant !== undefined && !allowed.includes(variant)) {
+    throw new RangeError(`fault ${fault.kind}: variant must be one of ${allowed.join(', ')}`);
+  }
 }
 
 /** The active faults, in injection order; the first one that matches and fires wins. */
@@ -99,9 +149,13 @@ export class FaultPlan {
     this.#entries.length = 0;
   }
 
-  nextHttpFault(route: FaultRoute): HttpFault | undefined {
+  /** The next HTTP fault for this route; `applies` can rule kinds out for this request. */
+  nextHttpFault(
+    route: FaultRoute,
+    applies: (fault: HttpFault) => boolean = () => true,
+  ): HttpFault | undefined {
     const targetsOtherRoute = (f: HttpFault) => (f.on ?? 'any') !== 'any' && f.on !== route;
-    return this.#take((f) => !isHttpFault(f) || targetsOtherRoute(f)) as HttpFault | undefined;
+    return this.#take((f) => !isHttpFault(f) || targetsOtherRoute(f) || !applies(f)) as HttpFault | undefined;
   }
 
   nextJobFault(): JobFault | undefined {
@@ -120,7 +174,10 @@ export class FaultPlan {
   }
 }
 
-/** Parses the CLI form `<kind>[:param]`, e.g. `rate-limit:30`, `server-error:503`, `slow:2000`. */
+/**
+ * Parses the CLI form `<kind>[:param]`, e.g. `rate-limit:30`, `server-error:503`, `slow:2000`,
+ * `malformed-answer:html`, `huge-error:http`, `malformed-transcript:negative-times`.
+ */
 export function parseFaultSpec(spec: string): Fault {
   const colon = spec.indexOf(':');
   const kind = colon === -1 ? spec : spec.slice(0, colon);
@@ -146,9 +203,19 @@ export function parseFaultSpec(spec: string): Fault {
     case 'transcript-error':
       fault = { kind, message: param };
       break;
+    case 'malformed-answer':
+      fault = { kind, variant: param as MalformedAnswerVariant | undefined };
+      break;
+    case 'malformed-transcript':
+      fault = { kind, variant: param as MalformedTranscriptVariant | undefined };
+      break;
+    case 'huge-error':
+      fault = param === 'http' ? { kind, variant: 'http' } : { kind, variant: param as 'job' | undefined };
+      break;
     case 'drop-connection':
     case 'lose-response':
     case 'never-complete':
+    case 'refuse-delete-while-processing':
       fault = { kind };
       break;
     default:

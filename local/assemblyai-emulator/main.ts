@@ -4,9 +4,12 @@ import { type Fault, startEmulator } from './emulator.js';
 import { parseFaultSpec } from './faults.js';
 
 const USAGE = `Usage: npm run emulator -- [--port 8787] [--api-key emulator-key] [--delay-ms 1500]
-                            [--fault <kind>[:param]]... [--seed 1] [--verbose]
+                            [--fault <kind>[:param]]... [--seed 1] [--spoken-language en] [--verbose]
 Fault kinds: rate-limit[:retry-after-seconds]  server-error[:500|502|503]  drop-connection
-             slow[:delay-ms]  transcript-error[:message]  never-complete`;
+             slow[:delay-ms]  lose-response  transcript-error[:message]  never-complete
+             malformed-answer[:empty-object|json-string|html|no-status|unknown-status]
+             huge-error[:job|http]  malformed-transcript[:null-fields|missing-end|negative-times]
+             refuse-delete-while-processing`;
 
 function parseNonNegativeInteger(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -24,6 +27,7 @@ async function main(): Promise<void> {
       'delay-ms': { type: 'string' },
       fault: { type: 'string', multiple: true },
       seed: { type: 'string' },
+      'spoken-language': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -39,6 +43,7 @@ async function main(): Promise<void> {
     processingDelayMs: parseNonNegativeInteger('delay-ms', values['delay-ms'], 1500),
     seed: parseNonNegativeInteger('seed', values.seed, 1),
     faults,
+    spokenLanguage: values['spoken-language'],
     verbose: values.verbose,
   });
 

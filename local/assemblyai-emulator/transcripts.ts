@@ -1,5 +1,9 @@
-/** Builds transcript bodies shaped like AssemblyAI's own (see /work/shared/fixtures/assemblyai). */
+/**
+ * Builds transcript bodies shaped like AssemblyAI's own (see test/fixtures/assemblyai) and models
+ * the parts of the service a body depends on: language detection and speech-model routing.
+ */
 import type { Transcript, TranscriptStatus, TranscriptUtterance, TranscriptWord } from 'assemblyai';
+import { baseLanguage, routeSpeechModel } from '../../lambdas/shared/assemblyai-catalog.js';
 
 /** What was transcribed: the known sample's transcript or a placeholder, always with speakers. */
 export interface TranscriptContent {
@@ -11,12 +15,19 @@ export interface TranscriptContent {
   utterances: TranscriptUtterance[];
 }
 
-/** The submit body fields the emulator reads (the rest are accepted and ignored). */
+export interface LanguageDetectionOptions {
+  expected_languages?: string[];
+  fallback_language?: string;
+}
+
+/** The submit body fields the emulator reads (other spec fields are accepted and ignored). */
 export interface SubmitParams {
   audio_url: string;
   speech_models: string[];
   language_code?: string | null;
   language_detection?: boolean | null;
+  language_detection_options?: LanguageDetectionOptions | null;
+  language_confidence_threshold?: number | null;
   speaker_labels?: boolean | null;
   speakers_expected?: number | null;
   punctuate?: boolean | null;
@@ -25,28 +36,109 @@ export interface SubmitParams {
   webhook_auth_header_name?: string | null;
 }
 
-/** A transcript as sent on the wire: like the SDK's type, but `null` where the real API sends null. */
+/**
+ * A transcript as sent on the wire: like the SDK's type, but `null` where the real API sends null,
+ * and without `speech_model_used`/`language_code` while they are not known (the spec types both as
+ * plain strings, so the emulator leaves them out rather than sending null).
+ */
 export type TranscriptBody = Omit<Transcript, 'language_code' | 'error' | 'redact_pii_sub'> & {
-  language_code: string | null;
+  language_code?: string | null;
   error: string | null;
   redact_pii_sub: string | null;
+  language_detection_options?: LanguageDetectionOptions | null;
+  /** Sent by the real API (recorded responses), not described by the spec. */
+  dual_channel?: boolean | null;
+  word_boost?: string[] | null;
+  boost_param?: string | null;
+  speaker_count?: number | null;
+  cluster_id?: string | null;
 };
 
 export const PLACEHOLDER_TEXT =
   '[AssemblyAI emulator] placeholder transcript: this audio is not the bundled sample';
 
-/** Languages Universal-3 Pro covers; other languages fall back to the next model in `speech_models`. */
-const UNIVERSAL_3_LANGUAGES = new Set(['en', 'es', 'de', 'fr', 'pt', 'it']);
+/** AssemblyAI's docs: "a file must contain at least 15 seconds of spoken audio" to detect its language reliably. */
+export const RELIABLE_DETECTION_SECONDS = 15;
 
-export function speechModelUsed(models: readonly string[], languageCode: string): string {
-  const language = languageCode.split('_')[0] ?? languageCode;
-  const usable = models.find((m) => !m.startsWith('universal-3') || UNIVERSAL_3_LANGUAGES.has(language));
-  return usable ?? models[models.length - 1] ?? 'universal-2';
+/**
+ * The language short audio is mistaken for when detection is not constrained: close relatives, as
+ * Whisper-style language identification confuses them on a few seconds of speech.
+ */
+const CONFUSED_WITH: Readonly<Record<string, string>> = {
+  ru: 'uk',
+  uk: 'ru',
+  be: 'ru',
+  bg: 'mk',
+  en: 'nl',
+  nl: 'de',
+  de: 'nl',
+  es: 'pt',
+  pt: 'es',
+  it: 'es',
+  fr: 'it',
+};
+
+/** Confidence the detector gives a language it does not hear at all. */
+const UNHEARD_CONFIDENCE = 0.01;
+
+export interface DetectedLanguage {
+  language_code: string;
+  language_confidence: number;
+}
+
+/**
+ * Deterministic stand-in for AssemblyAI's language detection of audio whose language is `spoken`.
+ * Long audio (≥ 15 s): the spoken language at 0.97. Short or unknown-length audio: its confusable
+ * relative wins narrowly (0.46 vs 0.41), so bare detection is wrong and unsure. `expected_languages`
+ * restricts the candidates (the best of them wins); when none of them is heard, `fallback_language`
+ * is used, or with `auto` (the default) the best-scoring expected language.
+ */
+export function detectLanguage(
+  spoken: string,
+  durationSeconds: number | null,
+  options: LanguageDetectionOptions | null | undefined,
+): DetectedLanguage {
+  const base = baseLanguage(spoken);
+  const confused = CONFUSED_WITH[base] ?? (base === 'en' ? 'nl' : 'en');
+  const reliable = durationSeconds !== null && durationSeconds >= RELIABLE_DETECTION_SECONDS;
+  const scores = new Map<string, number>(
+    reliable
+      ? [
+          [base, 0.97],
+          [confused, 0.02],
+        ]
+      : [
+          [confused, 0.46],
+          [base, 0.41],
+        ],
+  );
+  const score = (code: string) => scores.get(baseLanguage(code)) ?? UNHEARD_CONFIDENCE;
+  const expected = (options?.expected_languages ?? []).filter((code) => code !== 'all');
+  if (expected.length === 0) {
+    const [code, confidence] = [...scores.entries()].sort((a, b) => b[1] - a[1])[0] ?? [base, 0.41];
+    return { language_code: code, language_confidence: confidence };
+  }
+  const best = expected.reduce((a, b) => (score(b) > score(a) ? b : a));
+  const heard = score(best) > UNHEARD_CONFIDENCE;
+  const fallback = options?.fallback_language;
+  const chosen = heard || !fallback || fallback === 'auto' ? best : fallback;
+  return { language_code: chosen, language_confidence: score(chosen) };
+}
+
+/** AssemblyAI's job error when detection is less sure than `language_confidence_threshold` (its docs' wording). */
+export function lowLanguageConfidenceMessage(detected: DetectedLanguage, threshold: number): string {
+  return `detected language '${detected.language_code}', confidence ${detected.language_confidence.toFixed(4)}, is below the requested confidence threshold value of '${threshold}'`;
+}
+
+/** The model AssemblyAI routes to: the first in the priority list that covers the language. */
+export function speechModelUsed(models: readonly string[], languageCode: string): string | undefined {
+  return routeSpeechModel(models, languageCode);
 }
 
 /** The placeholder for audio that is not the bundled sample: speaker A over the whole duration. */
-export function placeholderContent(durationSeconds: number): TranscriptContent {
-  const end = Math.round(durationSeconds * 1000);
+export function placeholderContent(durationSeconds: number | null, languageCode = 'en'): TranscriptContent {
+  // Unknown length (a stream without a duration header): one second, so words still have times.
+  const end = Math.round((durationSeconds ?? 1) * 1000);
   const tokens = PLACEHOLDER_TEXT.split(' ');
   const words = tokens.map((text, i) => ({
     text,
@@ -56,8 +148,8 @@ export function placeholderContent(durationSeconds: number): TranscriptContent {
     speaker: 'A',
   }));
   return {
-    language_code: 'en',
-    audio_duration: durationSeconds,
+    language_code: languageCode,
+    audio_duration: durationSeconds ?? 1,
     text: PLACEHOLDER_TEXT,
     confidence: 0.5,
     words,
@@ -71,20 +163,22 @@ export function pendingTranscript(
   params: SubmitParams,
   status: TranscriptStatus,
 ): TranscriptBody {
+  const detecting = params.language_detection === true && !params.language_code;
   return {
     id,
     status,
     audio_url: params.audio_url,
     language_model: 'assemblyai_default',
     acoustic_model: 'assemblyai_default',
-    language_code: params.language_code ?? (params.language_detection ? null : 'en_us'),
+    // Known from the request, or only once detection has run.
+    ...(!detecting && { language_code: params.language_code ?? 'en_us' }),
     language_detection: params.language_detection ?? false,
-    language_confidence_threshold: null,
+    language_detection_options: params.language_detection_options ?? null,
+    language_confidence_threshold: params.language_confidence_threshold ?? null,
     language_confidence: null,
     language_codes: null,
     speech_model: null,
     speech_models: params.speech_models,
-    speech_model_used: null,
     punctuate: params.punctuate ?? true,
     format_text: params.format_text ?? true,
     speaker_labels: params.speaker_labels ?? false,
@@ -137,21 +231,27 @@ export function pendingTranscript(
   };
 }
 
+/** What language and model a finished job reports. */
+export interface JobLanguage {
+  language_code: string;
+  /** 0–1 when detected; null when given. */
+  language_confidence: number | null;
+  speech_model_used: string;
+}
+
 /** A completed transcript; without speaker labels, `utterances` is null and words carry no speaker. */
 export function completedTranscript(
   pending: TranscriptBody,
   params: SubmitParams,
   content: TranscriptContent,
+  language: JobLanguage,
 ): TranscriptBody {
   const diarized = params.speaker_labels === true;
-  const languageCode = params.language_code ?? (params.language_detection ? content.language_code : 'en_us');
   const words = content.words.map((w) => ({ ...w, speaker: diarized ? w.speaker : null }));
   return {
     ...pending,
     status: 'completed',
-    language_code: languageCode,
-    language_confidence: params.language_detection ? 0.98 : null,
-    speech_model_used: speechModelUsed(params.speech_models, languageCode),
+    ...language,
     text: content.text,
     words,
     utterances: diarized ? content.utterances : null,
@@ -160,21 +260,86 @@ export function completedTranscript(
   };
 }
 
-export function failedTranscript(pending: TranscriptBody, error: string): TranscriptBody {
-  return { ...pending, status: 'error', error };
+export function failedTranscript(
+  pending: TranscriptBody,
+  error: string,
+  language?: Partial<JobLanguage>,
+): TranscriptBody {
+  return { ...pending, ...language, status: 'error', error };
 }
 
-/** What DELETE leaves behind: the transcript text, words and URLs are gone, the rest stays. */
+export const DELETED_URL = 'http://deleted_by_user';
+
+/**
+ * What DELETE leaves behind, field for field as AssemblyAI's deleted transcript
+ * (assemblyai-go-sdk testdata/transcript/deleted.json): id, status and duration stay; text is
+ * "Deleted by user."; URLs become http://deleted_by_user; the request's options and all content are
+ * nulled, and the booleans the spec requires read false.
+ */
 export function deletedTranscript(transcript: TranscriptBody): TranscriptBody {
-  const deletedUrl = 'http://deleted_by_user';
   return {
-    ...transcript,
-    audio_url: deletedUrl,
-    webhook_url: transcript.webhook_url ? deletedUrl : null,
+    id: transcript.id,
+    language_model: transcript.language_model,
+    acoustic_model: transcript.acoustic_model,
     language_code: null,
+    status: transcript.status,
+    audio_url: DELETED_URL,
     text: 'Deleted by user.',
     words: null,
     utterances: null,
     confidence: null,
-  };
+    audio_duration: transcript.audio_duration,
+    punctuate: null,
+    format_text: null,
+    dual_channel: null,
+    webhook_url: transcript.webhook_url ? DELETED_URL : null,
+    webhook_status_code: null,
+    webhook_auth: false,
+    webhook_auth_header_name: null,
+    speed_boost: null,
+    auto_highlights_result: null,
+    auto_highlights: false,
+    audio_start_from: null,
+    audio_end_at: null,
+    word_boost: null,
+    boost_param: null,
+    filter_profanity: null,
+    redact_pii: false,
+    redact_pii_audio: null,
+    redact_pii_audio_quality: null,
+    redact_pii_policies: null,
+    redact_pii_sub: null,
+    speaker_labels: null,
+    speaker_count: null,
+    // The recording is of a completed job (error null). A failed job keeps its error, which holds
+    // the audio URL: undocumented, so the emulator assumes the worst for privacy.
+    error: transcript.status === 'error' ? transcript.error : null,
+    content_safety: null,
+    iab_categories: null,
+    content_safety_labels: null,
+    iab_categories_result: null,
+    language_detection: null,
+    custom_spelling: null,
+    cluster_id: null,
+    throttled: null,
+    auto_chapters: false,
+    summarization: false,
+    summary_type: null,
+    summary_model: null,
+    custom_topics: null,
+    topics: null,
+    speech_threshold: null,
+    disfluencies: false,
+    sentiment_analysis: false,
+    entity_detection: false,
+    chapters: null,
+    sentiment_analysis_results: null,
+    entities: null,
+    summary: null,
+    // Required by the spec, absent from the older recording.
+    speech_model: null,
+    language_confidence_threshold: null,
+    language_confidence: null,
+    // The recording predates `language_codes`, `speech_models` and friends: not sent.
+  } as unknown as TranscriptBody;
 }

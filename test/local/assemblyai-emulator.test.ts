@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AssemblyAI, type TranscriptParams } from 'assemblyai';
+import { DEFAULT_SPEECH_MODELS } from '../../lambdas/shared/assemblyai-catalog.js';
 import {
   type AssemblyAIEmulator,
   type EmulatorOptions,
@@ -17,7 +18,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const AUDIO_FILES: Record<string, string> = {
   '/sample.ogg': join(ROOT, 'local/sample/sample.ogg'),
 };
-const SPEECH_MODELS = ['universal-3-pro', 'universal-2'];
+const SPEECH_MODELS = [...DEFAULT_SPEECH_MODELS];
 const DELAY_MS = 50;
 /** Field names of AssemblyAI's real queued answer (assemblyai-go-sdk testdata/transcript/queued.json). */
 const REAL_QUEUED_FIELDS = [
@@ -158,7 +159,10 @@ describe('AssemblyAI emulator', () => {
     it('returns the known Russian two-speaker transcript for the bundled sample', async () => {
       const known = JSON.parse(await readFile(join(ROOT, 'local/sample/sample.transcript.json'), 'utf8'));
 
-      const transcript = await transcribe('sample.ogg', { language_detection: true });
+      const transcript = await transcribe('sample.ogg', {
+        language_detection: true,
+        language_detection_options: { expected_languages: ['ru', 'en'], fallback_language: 'ru' },
+      });
 
       expect(transcript.status).toBe('completed');
       expect(transcript.text).toBe('Привет, как дела? Хорошо, спасибо. А у тебя? Тоже хорошо.');
@@ -186,7 +190,7 @@ describe('AssemblyAI emulator', () => {
       expect(transcript.status).toBe('completed');
       expect(transcript.text).toBe(PLACEHOLDER_TEXT);
       expect(transcript.language_code).toBe('en');
-      expect(transcript.speech_model_used).toBe('universal-3-pro');
+      expect(transcript.speech_model_used).toBe('universal-3-5-pro');
       expect(transcript.audio_duration).toBe(1);
       expect(transcript.utterances).toEqual([
         expect.objectContaining({ speaker: 'A', text: PLACEHOLDER_TEXT, start: 0, end: 1428 }),
@@ -363,12 +367,16 @@ describe('AssemblyAI emulator', () => {
       expect(emulator.stats().transcripts).toHaveLength(0);
     });
 
-    it('slow answers normally after the delay', async () => {
+    it('slow creates the job at once and answers normally after the delay', async () => {
       emulator.injectFault({ kind: 'slow', delayMs: 300 });
       const started = Date.now();
 
-      const raw = await rawSubmit();
+      const answer = rawSubmit();
+      await sleep(100);
+      const createdBeforeTheAnswer = emulator.stats().transcripts.length;
+      const raw = await answer;
 
+      expect(createdBeforeTheAnswer).toBe(1);
       expect(raw.status).toBe(200);
       expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     });
