@@ -1,13 +1,12 @@
 /**
  * Step 1, "Validate audio": the input contract first, then the object itself — it exists, is not
- * empty or too large, and its bytes are audio (read from the header with a few ranged GETs, never
- * the whole file), with a duration inside the configured limits.
+ * empty or too large, and its bytes are audio, or video with an audio track, in a format AssemblyAI
+ * transcodes, with a duration inside the configured limits. The format is decided by the bytes, and
+ * only a bounded window of the object is read (see object-window.ts): at most 4 S3 requests.
  */
 
-import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { makeChunkedTokenizerFromS3 } from '@tokenizer/s3';
-import { type IAudioMetadata, parseFromTokenizer } from 'music-metadata';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type IAudioMetadata, type IFormat, parseFromTokenizer } from 'music-metadata';
 import type { z } from 'zod';
 import type { WorkflowConfig } from '../shared/config.js';
 import { resultKey, type TranscriptionRequest, type TranscriptionResult } from '../shared/contracts.js';
@@ -18,6 +17,7 @@ import {
   AudioTooLong,
   AudioTooShort,
   InvalidInput,
+  StorageUnavailable,
   UnsupportedAudioFormat,
 } from '../shared/errors.js';
 import { classifyStorageError, getJsonIfExists, isMissingObject } from '../shared/storage.js';
@@ -27,7 +27,29 @@ import type {
   ExecutionRef,
   ValidatedState,
 } from '../shared/workflow-state.js';
+import {
+  ac3Audio,
+  adtsAudio,
+  amrAudio,
+  auAudio,
+  id3v2End,
+  mpegAudio,
+  type StreamEstimate,
+  ttaAudio,
+  vocAudio,
+} from './bitstreams.js';
+import * as messages from './messages.js';
+import {
+  HeaderReadCapReached,
+  ObjectWindow,
+  type ReadCaps,
+  TAIL_BYTES,
+  WindowTokenizer,
+} from './object-window.js';
+import { analyzeOgg, tailHasAudioPage } from './ogg.js';
 import { transcriptionRequestSchema } from './request-schema.js';
+import { type Sniffed, sniff } from './sniff.js';
+import { aviTracks, type ContainerTracks, flvTracks, psTracks, tsTracks } from './video-containers.js';
 
 export interface ValidateEvent {
   input: unknown;
@@ -38,6 +60,18 @@ export interface ValidateDeps {
   s3: S3Client;
   config: WorkflowConfig;
 }
+
+/** zod's type names as a sentence says them: "must be an integer", not "must be a int". */
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'a list',
+  bigint: 'an integer',
+  null: 'null',
+};
 
 /** One readable sentence listing every contract violation, e.g. `user_id must be a positive integer`. */
 function describeIssues(error: z.ZodError, input: Record<string, unknown>): string {
@@ -51,7 +85,11 @@ function describeIssues(error: z.ZodError, input: Record<string, unknown>): stri
     }
     const field = issue.path.join('.') || 'input';
     if (issue.path.length === 1 && !(String(issue.path[0]) in input)) return `${field} is required`;
-    if (issue.code === 'invalid_type') return `${field} must be a ${issue.expected}`;
+    // A field's own wording ("must be an integer from 1 to 10") says more than zod's type name.
+    if (issue.message.startsWith('must ') || issue.message.startsWith('is '))
+      return `${field} ${issue.message}`;
+    if (issue.code === 'invalid_type')
+      return `${field} must be ${TYPE_NAMES[issue.expected] ?? `of type ${issue.expected}`}`;
     return `${field} ${issue.message}`;
   });
   return `Invalid input: ${[...new Set(parts)].slice(0, 5).join('; ')}`;
@@ -64,6 +102,7 @@ export function parseRequest(input: unknown, config: WorkflowConfig): Transcript
   const parsed = transcriptionRequestSchema({
     bucket: config.bucket,
     inputPrefix: config.inputPrefix,
+    inputPerUser: config.inputPerUser,
   }).safeParse(input);
   if (!parsed.success) throw new InvalidInput(describeIssues(parsed.error, input as Record<string, unknown>));
   return parsed.data;
@@ -79,145 +118,240 @@ async function objectSize(s3: S3Client, bucket: string, key: string): Promise<nu
   }
 }
 
+/** What the bytes say: the fields of AudioInfo besides the size, or a refusal already thrown. */
+export interface Probed {
+  container: string;
+  codec: string | null;
+  durationSeconds: number | null;
+}
+
+const OGG_EXTENSIONS = new Set(['ogg', 'oga', 'ogv', 'opus', 'ogx', 'spx', 'ogm']);
+const MP4_EXTENSIONS = new Set([
+  'mp4',
+  'm4a',
+  'm4v',
+  'm4b',
+  'm4p',
+  'mov',
+  '3gp',
+  '3g2',
+  'f4v',
+  'f4a',
+  'mj2',
+  'qt',
+]);
+const MPEG_EXTENSIONS = new Set(['mp3', 'mp2', 'mp1']);
+
+/** music-metadata's audio track type in `trackInfo` (Matroska numbering, used by every parser). */
+const AUDIO_TRACK = 2;
+
+function hasAudioTrack(format: Partial<IFormat>): boolean {
+  return (
+    format.codec !== undefined ||
+    format.sampleRate !== undefined ||
+    format.numberOfChannels !== undefined ||
+    (format.trackInfo ?? []).some((track) => track.type === AUDIO_TRACK)
+  );
+}
+
+/** S3 failures (typed by classifyStorageError, or raw AWS errors) are never a verdict on the file. */
+const isStorageError = (error: unknown) =>
+  error instanceof StorageUnavailable ||
+  (typeof error === 'object' && error !== null && '$metadata' in error);
+
 /**
- * Duration from the header. MPEG without one (no Xing/VBRI frame) is estimated from the bitrate
- * as CBR, to avoid a full scan; PCM containers always state their length, so one that does not
- * has no samples.
+ * music-metadata over the window (MP4/MOV/3GP, WebM/Matroska, WAV, AIFF, FLAC, ASF, WavPack, APE…).
+ * A cap hit mid-parse keeps what was learned so far: the format is known, only the length may not be.
  */
-function durationOf(metadata: IAudioMetadata, sizeBytes: number): number | null {
-  const { duration, bitrate, container } = metadata.format;
-  if (duration !== undefined && Number.isFinite(duration)) return duration;
-  if (container === 'MPEG' && bitrate && bitrate > 0) return (sizeBytes * 8) / bitrate;
-  if (container === 'WAVE' || container === 'AIFF') return 0;
-  return null;
-}
-
-/** `1.4 s`, `3.5 min`, `2.0 h`: durations in messages for users. */
-function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${Number(seconds.toFixed(seconds < 10 ? 2 : 1))} s`;
-  if (seconds < 3600) return `${Number((seconds / 60).toFixed(1))} min`;
-  return `${Number((seconds / 3600).toFixed(1))} h`;
-}
-
-/** A voice message's last Ogg page is a few KB; the largest possible one is 65,307 bytes. */
-const OGG_TAIL_READS = [16 * 1024, 80 * 1024];
-const OGG_PAGE_HEADER_BYTES = 27;
-
-/** The granule position of the last complete page in `tail`, or undefined. */
-function lastOggGranule(tail: Buffer): bigint | undefined {
-  for (let at = tail.lastIndexOf('OggS'); at >= 0; at = at > 0 ? tail.lastIndexOf('OggS', at - 1) : -1) {
-    if (at + OGG_PAGE_HEADER_BYTES > tail.length) continue;
-    const segments = tail[at + 26] as number;
-    const table = tail.subarray(at + OGG_PAGE_HEADER_BYTES, at + OGG_PAGE_HEADER_BYTES + segments);
-    const pageLength = OGG_PAGE_HEADER_BYTES + segments + table.reduce((sum, lacing) => sum + lacing, 0);
-    const granule = tail.readBigInt64LE(at + 6);
-    // A cut-off page (truncated upload) or one with no packet end (-1) does not tell the length.
-    if (table.length === segments && at + pageLength <= tail.length && granule >= 0n) return granule;
+async function viaMusicMetadata(window: ObjectWindow, offset: number, sniffed: Sniffed & { kind: 'media' }) {
+  let partial: Partial<IFormat> = {};
+  const mimeType = MP4_EXTENSIONS.has(sniffed.ext) ? 'audio/mp4' : sniffed.mime;
+  try {
+    const metadata: IAudioMetadata = await parseFromTokenizer(new WindowTokenizer(window, offset, mimeType), {
+      duration: false,
+      skipCovers: true,
+      skipPostHeaders: true,
+      observer: (event) => {
+        partial = event.metadata.format;
+      },
+    });
+    return { format: metadata.format as Partial<IFormat>, capped: false };
+  } catch (error) {
+    if (error instanceof HeaderReadCapReached) return { format: partial, capped: true };
+    // The parser failing past the audio track's description (a broken Tags element, say) still
+    // leaves a file ffmpeg transcodes; failing before it leaves nothing known to be audio.
+    if (isStorageError(error) || !hasAudioTrack(partial)) throw error;
+    return { format: partial, capped: true };
   }
-  return undefined;
 }
 
-/**
- * An Ogg stream's length is the granule position of its last page, which music-metadata finds
- * only by reading the whole stream (hundreds of ranged GETs for a long file). One ranged GET of
- * the tail finds it — our own code because no library reads just the tail. Opus granules count
- * 48 kHz samples whatever the input rate; Vorbis and FLAC count at the stream's sample rate.
- */
-async function oggDuration(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-  size: number,
-  metadata: IAudioMetadata,
-) {
-  const rate = /opus/i.test(metadata.format.codec ?? '') ? 48_000 : metadata.format.sampleRate;
-  if (!rate) return null;
-  for (const length of OGG_TAIL_READS) {
-    const start = Math.max(0, size - length);
-    let tail: Buffer;
-    try {
-      const range = `bytes=${start}-${size - 1}`;
-      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }));
-      tail = Buffer.from((await response.Body?.transformToByteArray()) ?? []);
-    } catch (error) {
-      return classifyStorageError(error, 'read tail');
-    }
-    const granule = lastOggGranule(tail);
-    if (granule !== undefined) return Number(granule) / rate;
-    if (start === 0) break;
+/** An elementary stream or simple header format (no container): its codec and duration. */
+async function probeStream(
+  window: ObjectWindow,
+  offset: number,
+  ext: string,
+): Promise<StreamEstimate | undefined> {
+  const bytes = window.available(offset);
+  const total = window.size - offset;
+  const complete = offset + bytes.length >= window.size;
+  switch (ext) {
+    case 'mp3':
+    case 'mp2':
+    case 'mp1':
+      return mpegAudio(bytes, total, complete);
+    case 'aac':
+      return adtsAudio(bytes, total, complete);
+    case 'ac3':
+      return ac3Audio(bytes, total);
+    case 'amr':
+      return amrAudio(bytes, total, complete);
+    case 'au':
+      return auAudio(bytes, total);
+    case 'voc':
+      return vocAudio(bytes, total);
+    case 'tta':
+      return ttaAudio(bytes);
+    default:
+      return undefined;
   }
-  return null;
 }
 
-/**
- * @tokenizer/s3 learns the object's size from a ranged GET whose body it never reads, so that
- * response pins a pooled socket until the server drops it: with the pool full (50 concurrent
- * validations on a warm Lambda) every validation stalls for seconds. Reading each ranged body
- * into memory (a few KB each) returns the socket at once.
- */
-function bufferingClient(s3: S3Client): Parameters<typeof makeChunkedTokenizerFromS3>[0] {
+async function probeOgg(window: ObjectWindow): Promise<Probed> {
+  let tail = window.complete ? undefined : await window.tail();
+  // A video-heavy file may end with video pages only: one larger tail read finds the audio's last page.
+  if (tail && !tailHasAudioPage(window.head, tail.bytes) && window.size > TAIL_BYTES) {
+    tail = await window.tail(TAIL_BYTES * 4).catch((error) => {
+      if (error instanceof HeaderReadCapReached) return tail;
+      throw error;
+    });
+  }
+  const ogg = analyzeOgg(
+    window.complete ? await window.bytesAt(0, window.size) : window.head,
+    tail,
+    window.complete,
+  );
+  if (!ogg.hasAudio) {
+    throw new UnsupportedAudioFormat(ogg.hasVideo ? messages.NO_AUDIO_TRACK : messages.noAudioStream('Ogg'));
+  }
+  return { container: 'Ogg', codec: ogg.codec, durationSeconds: ogg.durationSeconds };
+}
+
+async function probeVideoContainer(window: ObjectWindow, ext: string): Promise<Probed | undefined> {
+  const tail = async () => (window.complete ? undefined : (await window.tail()).bytes);
+  let tracks: ContainerTracks;
+  if (ext === 'avi') tracks = aviTracks(window.head);
+  else if (ext === 'flv') tracks = flvTracks(window.head);
+  else if (ext === 'mts') tracks = tsTracks(window.head, await tail());
+  else if (ext === 'mpg') tracks = psTracks(window.head, await tail());
+  else return undefined;
+  if (tracks.hasAudio === false) throw new UnsupportedAudioFormat(messages.NO_AUDIO_TRACK);
   return {
-    async send(command: GetObjectCommand, options?: { abortSignal?: AbortSignal }) {
-      const response = await s3.send(command, options);
-      const bytes = await response.Body?.transformToByteArray();
-      return { ...response, Body: Readable.from(bytes ? [Buffer.from(bytes)] : []) };
-    },
+    container: messages.formatName(ext),
+    codec: tracks.codec,
+    durationSeconds: tracks.durationSeconds,
   };
 }
 
-async function readHeader(s3: S3Client, bucket: string, key: string): Promise<IAudioMetadata> {
+/** Reads the window, decides the format from the bytes and learns the audio's codec and duration. */
+async function probe(window: ObjectWindow): Promise<Probed> {
+  // ID3v2 tags may precede MP3, AAC or FLAC and be any size (cover art): skip them without reading.
+  const offset = id3v2End(window.head);
+  if (offset >= window.size) throw new UnsupportedAudioFormat(messages.UNRECOGNIZED);
+  const start = await window.bytesAt(offset, offset + 4100);
+  const sniffed = await sniff(start);
+  if (sniffed.kind === 'not-media') throw new UnsupportedAudioFormat(messages.notMedia(sniffed.what));
+  if (sniffed.kind === 'unknown') throw new UnsupportedAudioFormat(messages.UNRECOGNIZED);
+  const { ext } = sniffed;
+  const name = messages.formatName(ext);
+
+  if (OGG_EXTENSIONS.has(ext)) return probeOgg(window);
+  const video = await probeVideoContainer(window, ext);
+  if (video) return video;
+  const stream = await probeStream(window, offset, ext);
+  if (stream) return { container: MPEG_EXTENSIONS.has(ext) ? 'MPEG' : name, ...stream };
+  if (MPEG_EXTENSIONS.has(ext)) throw new UnsupportedAudioFormat(messages.damaged('MP3'));
+  if (ext === 'mxf') return { container: 'MXF', codec: null, durationSeconds: null };
+
+  let result: { format: Partial<IFormat>; capped: boolean };
   try {
-    const tokenizer = await makeChunkedTokenizerFromS3(bufferingClient(s3), { Bucket: bucket, Key: key });
-    return await parseFromTokenizer(tokenizer, { duration: false, skipCovers: true, skipPostHeaders: true });
+    result = await viaMusicMetadata(window, offset, sniffed);
   } catch (error) {
-    const name = (error as Error)?.name ?? '';
-    if (/FileType|FileContent|Parser|FieldDecoding|EndOfStream/.test(name) || error instanceof RangeError) {
-      throw new UnsupportedAudioFormat(
-        'The file is not audio in a supported format (OGG/Opus, MP3, M4A, WAV, WEBM, FLAC)',
-      );
+    if (/UnsupportedFileType|CouldNotDetermineFileType/.test((error as Error)?.name ?? '')) {
+      // A format AssemblyAI's ffmpeg reads that music-metadata does not: accept, length unknown.
+      return { container: name, codec: null, durationSeconds: null };
     }
-    return classifyStorageError(error, 'read header');
+    if (isStorageError(error)) throw error;
+    // The parser's own errors (and its TypeErrors on garbage) are a verdict on the bytes.
+    throw new UnsupportedAudioFormat(
+      sniffed.mime.startsWith('video/') ? messages.NO_AUDIO_TRACK : messages.damaged(name),
+    );
+  }
+  const { format, capped } = result;
+  if (!capped && !hasAudioTrack(format)) {
+    throw new UnsupportedAudioFormat(
+      sniffed.mime.startsWith('video/') || format.hasVideo ? messages.NO_AUDIO_TRACK : messages.damaged(name),
+    );
+  }
+  const duration = format.duration;
+  const isPcm = format.container === 'WAVE' || format.container === 'AIFF';
+  return {
+    container: format.container ?? name,
+    codec: format.codec ?? null,
+    durationSeconds:
+      duration !== undefined && Number.isFinite(duration) ? duration : isPcm && !capped ? 0 : null,
+  };
+}
+
+/**
+ * The same judgement over bytes already in memory, for the AssemblyAI emulator: the audio's
+ * container, codec and duration, or the UnsupportedAudioFormat it would be refused with.
+ */
+export async function probeAudioBytes(bytes: Uint8Array): Promise<Probed> {
+  try {
+    return await probe(ObjectWindow.fromBytes(bytes));
+  } catch (error) {
+    if (error instanceof HeaderReadCapReached) throw new UnsupportedAudioFormat(messages.UNRECOGNIZED);
+    throw error;
   }
 }
 
+/**
+ * The object's audio: container, codec, duration (null where it cannot be learned cheaply) and
+ * size, or the typed refusal. `caps` bound what reading the header may cost.
+ */
 export async function inspectAudio(
   s3: S3Client,
   config: WorkflowConfig,
   bucket: string,
   key: string,
+  caps?: ReadCaps,
 ): Promise<AudioInfo> {
   const size = await objectSize(s3, bucket, key);
-  if (size === 0) throw new AudioEmpty('The audio file is empty');
-  if (size > config.maxAudioBytes) {
-    throw new AudioTooLarge(
-      `The audio file is ${(size / 1024 ** 2).toFixed(1)} MB; the limit is ${(config.maxAudioBytes / 1024 ** 2).toFixed(0)} MB`,
-    );
+  if (size === 0) throw new AudioEmpty(messages.EMPTY);
+  if (size > config.maxAudioBytes) throw new AudioTooLarge(messages.tooLarge(size, config.maxAudioBytes));
+  const window = await ObjectWindow.open(s3, { bucket, key, size }, caps).catch((error) => {
+    if (error instanceof HeaderReadCapReached) throw new UnsupportedAudioFormat(messages.UNRECOGNIZED);
+    throw error;
+  });
+  let probed: Probed;
+  try {
+    probed = await probe(window);
+  } catch (error) {
+    if (!(error instanceof HeaderReadCapReached)) throw error;
+    // Only reached before the format was known; once it is, the probes answer with a null length.
+    throw new UnsupportedAudioFormat(messages.UNRECOGNIZED);
   }
-  const metadata = await readHeader(s3, bucket, key);
-  const { container, codec, numberOfChannels, sampleRate } = metadata.format;
-  if (!container || (!codec && !numberOfChannels && !sampleRate)) {
-    throw new UnsupportedAudioFormat(
-      'The file is not audio in a supported format (OGG/Opus, MP3, M4A, WAV, WEBM, FLAC)',
-    );
-  }
-  const duration =
-    container === 'Ogg'
-      ? ((await oggDuration(s3, bucket, key, size, metadata)) ?? durationOf(metadata, size))
-      : durationOf(metadata, size);
-  if (duration !== null && duration <= 0) throw new AudioEmpty('The audio file contains no sound');
+  const duration = probed.durationSeconds;
+  if (duration !== null && duration <= 0) throw new AudioEmpty(messages.NO_SOUND);
   if (duration !== null && duration < config.minAudioSeconds) {
-    throw new AudioTooShort(
-      `The audio is ${formatDuration(duration)} long; the minimum is ${formatDuration(config.minAudioSeconds)}`,
-    );
+    throw new AudioTooShort(messages.tooShort(duration, config.minAudioSeconds));
   }
   if (duration !== null && duration > config.maxAudioSeconds) {
-    throw new AudioTooLong(
-      `The audio is ${formatDuration(duration)} long; the limit is ${formatDuration(config.maxAudioSeconds)}`,
-    );
+    throw new AudioTooLong(messages.tooLong(duration, config.maxAudioSeconds));
   }
   return {
-    container,
-    codec: codec ?? null,
+    container: probed.container,
+    codec: probed.codec,
     duration_seconds: duration === null ? null : Math.round(duration * 1000) / 1000,
     size_bytes: size,
   };

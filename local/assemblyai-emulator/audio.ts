@@ -1,12 +1,17 @@
-/** Downloads `audio_url` and judges the bytes the way AssemblyAI does, with its error messages. */
+/**
+ * Downloads `audio_url` and judges the bytes the way AssemblyAI does, with its error messages.
+ * AssemblyAI transcodes with ffmpeg, so anything with an audio track is accepted — the same formats
+ * "Validate audio" accepts, judged by the same code (probeAudioBytes) — with an unknown duration
+ * where the container does not tell it cheaply.
+ */
 import { createHash } from 'node:crypto';
-import { parseBuffer } from 'music-metadata';
+import { probeAudioBytes } from '../../lambdas/validate-audio/validate-audio.js';
 
 /** AssemblyAI rejects audio shorter than this. */
 export const MIN_AUDIO_SECONDS = 0.2;
 
 export type AudioInspection =
-  | { ok: true; durationSeconds: number; sha256: string }
+  | { ok: true; durationSeconds: number | null; sha256: string }
   | { ok: false; error: string };
 
 export const downloadErrorMessage = (url: string): string =>
@@ -25,6 +30,8 @@ export function sniffMimeType(bytes: Uint8Array): string {
   if (/^\s*(<!doctype html|<html)/i.test(ascii)) return 'text/html';
   if (/^\s*[{[]/.test(ascii) && isText(bytes)) return 'application/json';
   if (isText(bytes)) return 'text/plain';
+  if (ascii.slice(4, 8) === 'ftyp') return 'video/mp4';
+  if (ascii.startsWith('\x1aE\xdf\xa3')) return 'video/webm';
   return 'application/octet-stream';
 }
 
@@ -52,14 +59,21 @@ export async function downloadAndInspectAudio(url: string, signal: AbortSignal):
     if (signal.aborted) throw error;
     return { ok: false, error: downloadErrorMessage(url) };
   }
+  return inspectAudioBytes(bytes);
+}
+
+/** The judgement of downloaded bytes, separate from the download so it can be tested on files. */
+export async function inspectAudioBytes(bytes: Uint8Array): Promise<AudioInspection> {
   const notAudio = `Transcoding failed. File does not appear to contain audio. File type is ${sniffMimeType(bytes)}.`;
-  let durationSeconds: number | undefined;
+  if (bytes.length === 0) return { ok: false, error: notAudio };
+  let durationSeconds: number | null;
   try {
-    durationSeconds = (await parseBuffer(bytes, undefined, { duration: true })).format.duration;
+    durationSeconds = (await probeAudioBytes(bytes)).durationSeconds;
   } catch {
     return { ok: false, error: notAudio };
   }
-  if (durationSeconds === undefined || Number.isNaN(durationSeconds)) return { ok: false, error: notAudio };
-  if (durationSeconds < MIN_AUDIO_SECONDS) return { ok: false, error: 'Audio duration is too short.' };
+  if (durationSeconds !== null && durationSeconds < MIN_AUDIO_SECONDS) {
+    return { ok: false, error: 'Audio duration is too short.' };
+  }
   return { ok: true, durationSeconds, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
