@@ -2,24 +2,22 @@
  * Step 7, "Persist result": writes the completed result where the bot reads it, then removes the
  * other copies of the transcript — at AssemblyAI (configurable) and the intermediate objects —
  * so the result object is the only one. Safe to retry: a retry after the clean-up finds the
- * result already written and stops there.
+ * result already written and stops there. The write goes through the result writer's
+ * conditional requests, so it never races a failure or another execution's result.
  */
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { TranscriptionProvider } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
-import {
-  type CompletedResult,
-  RESULT_CONTENT_TYPE,
-  resultKey,
-  type TranscriptionResult,
-} from '../shared/contracts.js';
-import { deleteKeys, getJsonIfExists, putJson } from '../shared/storage.js';
+import { type CompletedResult, resultKey, type TranscriptionResult } from '../shared/contracts.js';
+import { writeResult } from '../shared/result-writer.js';
+import { deleteKeys, getJsonIfExists } from '../shared/storage.js';
 import { processingTimeSeconds } from '../shared/timing.js';
 import {
   type FormattedState,
   type SegmentsDocument,
+  SUBMISSION_RECORD,
   TRANSCRIPT_OBJECT,
   workKey,
 } from '../shared/workflow-state.js';
@@ -54,6 +52,8 @@ function completedResult(state: FormattedState, document: SegmentsDocument, now:
       speech_model_used: document.speech_model_used ?? null,
       transcript_id: document.transcript_id,
       execution_arn: state.execution.arn,
+      s3_key: state.request.s3_key,
+      audio_etag: state.audio.etag ?? null,
     },
   };
 }
@@ -73,7 +73,16 @@ export async function persistResult(state: FormattedState, deps: PersistDeps): P
     }
     return { key, status: 'completed', provider_copy_deleted: config.assemblyai.deleteAfterPersist };
   }
-  await putJson(s3, config.bucket, key, completedResult(state, document, now()), RESULT_CONTENT_TYPE);
+  const write = await writeResult(s3, config.bucket, key, completedResult(state, document, now()), {
+    execution_arn: state.execution.arn,
+    s3_key: state.request.s3_key,
+    audio_etag: state.audio.etag,
+    force: state.request.force,
+  });
+  if (!write.written) {
+    // Another execution already stored a transcript of this very audio: equivalent, so it stays.
+    deps.logger?.warn('A completed result of this audio was already written; kept it', { kept: write.kept });
+  }
 
   // From here on the bot has its result: clean-up failures are logged (the provider one also
   // counted by the handler), never turned into a failed execution.
@@ -91,6 +100,7 @@ export async function persistResult(state: FormattedState, deps: PersistDeps): P
   try {
     const left = await deleteKeys(s3, config.bucket, [
       workKey(config.workPrefix, state.execution, TRANSCRIPT_OBJECT),
+      workKey(config.workPrefix, state.execution, SUBMISSION_RECORD),
       state.segments.key,
     ]);
     if (left.length > 0) deps.logger?.warn('Some intermediate objects were not deleted', { keys: left });

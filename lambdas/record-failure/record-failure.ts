@@ -4,20 +4,20 @@
  * state that failed, and hands the error type to the Fail state so the execution fails too.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { TranscriptionProvider } from '../shared/assemblyai.js';
+import { isTranscriptId, type TranscriptionProvider } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
-import {
-  type FailedResult,
-  FILE_ID_PATTERN,
-  parseUserId,
-  RESULT_CONTENT_TYPE,
-  resultKey,
-  type TranscriptionResult,
-} from '../shared/contracts.js';
+import { type FailedResult, FILE_ID_PATTERN, parseUserId, resultKey } from '../shared/contracts.js';
 import { type ErrorType, isErrorType } from '../shared/errors.js';
-import { getJsonIfExists, putJson } from '../shared/storage.js';
+import { writeResult } from '../shared/result-writer.js';
+import { deleteKeys, getJsonIfExists } from '../shared/storage.js';
 import { processingTimeSeconds } from '../shared/timing.js';
-import type { ExecutionRef } from '../shared/workflow-state.js';
+import {
+  type ExecutionRef,
+  SEGMENTS_OBJECT,
+  SUBMISSION_RECORD,
+  TRANSCRIPT_OBJECT,
+  workKey,
+} from '../shared/workflow-state.js';
 
 /** State names as in `statemachine/transcription.asl.json` (a test keeps them in step). */
 export const STATE_NAMES = {
@@ -124,17 +124,7 @@ export async function recordFailure(
     };
   }
   const key = resultKey(config.resultsPrefix, owner.user_id, owner.file_id);
-  // A completed transcript is never replaced by a failure: not one from an earlier execution (a
-  // forced re-run whose audio has expired, a retry with a typo) nor one this execution wrote.
-  const existing = await getJsonIfExists<TranscriptionResult>(s3, config.bucket, key);
-  if (existing?.status === 'completed') {
-    return {
-      Error: error.type,
-      Cause: `${error.message} (the completed result already at this key was kept)`,
-      failed_state: failedState,
-      result_key: key,
-    };
-  }
+  const request = runRequest(event.state);
   const result: FailedResult = {
     status: 'failed',
     file_id: owner.file_id,
@@ -144,10 +134,74 @@ export async function recordFailure(
       processing_time: processingTimeSeconds(event.execution.started_at, now()),
       execution_arn: event.execution.arn,
       failed_state: failedState,
+      ...(request.s3_key !== undefined && { s3_key: request.s3_key }),
     },
   };
-  await putJson(s3, config.bucket, key, result, RESULT_CONTENT_TYPE);
+  // Conditional, so a failure never overwrites a completed transcript it should not (see result-writer).
+  const write = await writeResult(s3, config.bucket, key, result, {
+    execution_arn: event.execution.arn,
+    ...request,
+  });
+  if (!write.written) {
+    return {
+      Error: error.type,
+      Cause: `${error.message} (the completed result already at this key was kept)`,
+      failed_state: failedState,
+      result_key: key,
+    };
+  }
   return { Error: error.type, Cause: error.message, failed_state: failedState, result_key: key };
+}
+
+/** What the failed run knew of its request and audio, for the result writer. */
+function runRequest(state: Record<string, unknown>): {
+  s3_key?: string;
+  audio_etag?: string;
+  force?: boolean;
+} {
+  const request = (state.request ?? state.input) as Record<string, unknown> | undefined;
+  const audio = state.audio as { etag?: unknown } | undefined;
+  const key = typeof request?.s3_key === 'string' ? request.s3_key : undefined;
+  return {
+    ...(key !== undefined && { s3_key: key }),
+    ...(typeof audio?.etag === 'string' && { audio_etag: audio.etag }),
+    force: request?.force === true,
+  };
+}
+
+/**
+ * The job this execution created at AssemblyAI, if it can be known: from the state, else from
+ * the submission record Submit writes before and after its call (a lost answer, a failed record
+ * write or a lookup that could not finish all leave a job the state never heard of).
+ */
+export async function jobOfExecution(
+  state: RecordFailureEvent['state'],
+  execution: ExecutionRef,
+  deps: { s3: S3Client; config: WorkflowConfig; provider: Pick<TranscriptionProvider, 'findSubmitted'> },
+): Promise<string | undefined> {
+  const id = (state.transcript as { id?: unknown } | undefined)?.id;
+  if (isTranscriptId(id)) return id;
+  const record = await getJsonIfExists<{
+    transcript_id?: unknown;
+    submitting_since?: unknown;
+    audio_url_sha256?: unknown;
+  }>(deps.s3, deps.config.bucket, workKey(deps.config.workPrefix, execution, SUBMISSION_RECORD));
+  if (isTranscriptId(record?.transcript_id)) return record.transcript_id;
+  if (typeof record?.audio_url_sha256 !== 'string' || typeof record.submitting_since !== 'string')
+    return undefined;
+  const since = new Date(Date.parse(record.submitting_since) - 5_000);
+  return (await deps.provider.findSubmitted(record.audio_url_sha256, since))?.id;
+}
+
+/** Removes what the execution left under `work/{execution name}/` (best effort; the lifecycle rule expires the rest). */
+export async function discardWorkObjects(s3: S3Client, config: WorkflowConfig, execution: ExecutionRef) {
+  return deleteKeys(
+    s3,
+    config.bucket,
+    [SUBMISSION_RECORD, TRANSCRIPT_OBJECT, SEGMENTS_OBJECT].map((name) =>
+      workKey(config.workPrefix, execution, name),
+    ),
+  );
 }
 
 /**
@@ -156,11 +210,15 @@ export async function recordFailure(
  * may refuse; the caller logs and counts that.
  */
 export async function discardProviderCopy(
-  state: RecordFailureEvent['state'],
-  provider: Pick<TranscriptionProvider, 'delete'>,
+  event: RecordFailureEvent,
+  deps: {
+    s3: S3Client;
+    config: WorkflowConfig;
+    provider: Pick<TranscriptionProvider, 'delete' | 'findSubmitted'>;
+  },
 ): Promise<'deleted' | 'none'> {
-  const id = (state.transcript as { id?: unknown } | undefined)?.id;
-  if (typeof id !== 'string') return 'none';
-  await provider.delete(id);
+  const id = await jobOfExecution(event.state, event.execution, deps);
+  if (id === undefined) return 'none';
+  await deps.provider.delete(id);
   return 'deleted';
 }

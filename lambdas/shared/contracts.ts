@@ -134,6 +134,10 @@ export interface CompletedResult {
     speech_model_used: string | null;
     transcript_id: string;
     execution_arn: string;
+    /** The audio this transcript is of: "Already transcribed?" reuses a result only for the same object. */
+    s3_key: string;
+    /** ETag of that object when it was validated; null for results written before this field. */
+    audio_etag: string | null;
   };
 }
 
@@ -147,6 +151,8 @@ export interface FailedResult {
     execution_arn: string;
     /** The state in which the execution failed, as named in the state machine. */
     failed_state: string;
+    /** The input's key, when it had a valid one. */
+    s3_key?: string;
   };
 }
 

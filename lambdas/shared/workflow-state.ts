@@ -21,6 +21,8 @@ export interface AudioInfo {
   /** Seconds; null when the header does not say and it cannot be estimated. */
   duration_seconds: number | null;
   size_bytes: number;
+  /** The object's ETag as Validate saw it: Submit pins the audio to it, results record it. */
+  etag?: string;
 }
 
 export type ProviderStatus = 'queued' | 'processing' | 'completed' | 'error';

@@ -44,6 +44,7 @@ async function formattedState(request = REQUEST): Promise<FormattedState> {
   const segmentsKey = `work/${execution.name}/segments.json`;
   await s3.put(transcriptKey, JSON.stringify({ id: job.id, text: 'raw transcript' }));
   await s3.put(segmentsKey, JSON.stringify({ ...DOCUMENT, transcript_id: job.id }));
+  await s3.put(`work/${execution.name}/submission.json`, JSON.stringify({ transcript_id: job.id }));
   return {
     ...base,
     request,
@@ -58,6 +59,7 @@ beforeAll(async () => {
 
 beforeEach(async () => {
   ({ emulator, provider } = await startEmulatedProvider(config));
+  await s3.clear('results/');
 });
 
 afterEach(async () => {
@@ -110,6 +112,8 @@ describe('persistResult', () => {
         speech_model_used: 'universal-2',
         transcript_id: state.transcript.id,
         execution_arn: state.execution.arn,
+        s3_key: REQUEST.s3_key,
+        audio_etag: state.audio.etag ?? null,
       },
     });
   });
@@ -125,6 +129,7 @@ describe('persistResult', () => {
     expect(emulator.stats().deletes).toBe(1);
     expect((await provider.get(state.transcript.id)).text).toBe('Deleted by user.');
     expect(await s3.keys(`work/${state.execution.name}/`)).toEqual([]);
+    expect(await s3.exists(`work/${state.execution.name}/submission.json`)).toBe(false);
   });
 
   it('returns without error when retried after it succeeded, leaving the result as it was', async () => {

@@ -5,18 +5,24 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   describeFailure,
+  discardProviderCopy,
+  discardWorkObjects,
   failedStateOf,
+  jobOfExecution,
   recordFailure,
   resultOwner,
   STATE_NAMES,
 } from '../../lambdas/record-failure/record-failure.js';
+import { audioUrlDigest, type TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
 import type { FailedResult } from '../../lambdas/shared/contracts.js';
+import type { AssemblyAIEmulator } from '../../local/assemblyai-emulator/emulator.js';
 import {
   HELLO_OGG_AUDIO,
   newExecution,
   REQUEST,
   ROOT,
   rejectionOf,
+  startEmulatedProvider,
   startTestS3,
   submittedState,
   TEST_BUCKET,
@@ -224,6 +230,7 @@ describe('recordFailure', () => {
         processing_time: 12.3,
         execution_arn: execution.arn,
         failed_state: 'Check transcript status',
+        s3_key: REQUEST.s3_key,
       },
     });
   });
@@ -363,5 +370,83 @@ describe('recordFailure', () => {
     expect(recorded.Error).toBe('AudioNotFound');
     expect(recorded.Cause).toMatch(/completed result already at this key was kept/);
     expect(JSON.parse((await s3.get(key))?.body ?? 'null')).toEqual(completed);
+  });
+});
+
+describe('jobOfExecution and discardProviderCopy', () => {
+  let s3: TestS3;
+  let emulator: AssemblyAIEmulator;
+  let provider: TranscriptionProvider;
+
+  beforeAll(async () => {
+    s3 = await startTestS3();
+  });
+
+  beforeEach(async () => {
+    ({ emulator, provider } = await startEmulatedProvider(config));
+  });
+
+  afterEach(async () => {
+    await emulator.close();
+  });
+
+  afterAll(async () => {
+    await s3.stop();
+  });
+
+  it('finds and deletes the job of a lost submit answer from the marker alone, not another run of the file', async () => {
+    // Arrange: the state never heard of the job; only Submit's marker (with the URL digest) exists
+    const execution = newExecution(STARTED);
+    const audioUrl = 'http://127.0.0.1:9/transcription/123/abc-123.ogg?X-Amz-Signature=one';
+    const other = await provider.submit({ audioUrl: audioUrl.replace('one', 'two') });
+    const lost = await provider.submit({ audioUrl });
+    await s3.put(
+      `work/${execution.name}/submission.json`,
+      JSON.stringify({
+        submitting_since: new Date(Date.now() - 2_000).toISOString(),
+        audio_url_sha256: audioUrlDigest(audioUrl),
+      }),
+    );
+    const event = {
+      state: { input: REQUEST, request: REQUEST, failure: { Error: 'ProviderUnavailable' } },
+      execution,
+    };
+
+    // Act
+    const found = await jobOfExecution(event.state, execution, { s3: s3.client, config, provider });
+    const outcome = await discardProviderCopy(event, { s3: s3.client, config, provider });
+
+    // Assert
+    expect(found).toBe(lost.id);
+    expect(outcome).toBe('deleted');
+    expect((await provider.get(lost.id)).text).toBe('Deleted by user.');
+    expect((await provider.get(other.id)).text).not.toBe('Deleted by user.');
+  });
+
+  it('takes the job id from the submission record when the state lost it', async () => {
+    // Arrange
+    const execution = newExecution(STARTED);
+    const job = await provider.submit({ audioUrl: 'http://127.0.0.1:9/x.ogg' });
+    await s3.put(`work/${execution.name}/submission.json`, JSON.stringify({ transcript_id: job.id }));
+
+    // Act
+    const found = await jobOfExecution({ input: REQUEST }, execution, { s3: s3.client, config, provider });
+
+    // Assert
+    expect(found).toBe(job.id);
+  });
+
+  it('removes every work object of the execution', async () => {
+    // Arrange
+    const execution = newExecution(STARTED);
+    for (const name of ['submission.json', 'transcript.json', 'segments.json']) {
+      await s3.put(`work/${execution.name}/${name}`, '{}');
+    }
+
+    // Act
+    await discardWorkObjects(s3.client, config, execution);
+
+    // Assert
+    expect(await s3.keys(`work/${execution.name}/`)).toEqual([]);
   });
 });

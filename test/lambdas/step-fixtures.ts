@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -40,6 +41,8 @@ export interface TestS3 extends EmbeddedS3 {
   get(key: string): Promise<{ body: string; contentType: string | undefined } | undefined>;
   exists(key: string): Promise<boolean>;
   keys(prefix?: string): Promise<string[]>;
+  /** Deletes every object under `prefix`. */
+  clear(prefix: string): Promise<void>;
   /** Closes the server and removes its folder. */
   stop(): Promise<void>;
 }
@@ -78,6 +81,12 @@ export async function startTestS3(): Promise<TestS3> {
     async keys(prefix = '') {
       const out = await client.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, Prefix: prefix }));
       return (out.Contents ?? []).map((o) => o.Key ?? '').sort();
+    },
+    async clear(prefix) {
+      const out = await client.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, Prefix: prefix }));
+      const objects = (out.Contents ?? []).map((o) => ({ Key: o.Key ?? '' }));
+      if (objects.length === 0) return;
+      await client.send(new DeleteObjectsCommand({ Bucket: TEST_BUCKET, Delete: { Objects: objects } }));
     },
     async stop() {
       await s3.close();
