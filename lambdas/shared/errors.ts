@@ -15,6 +15,7 @@ export const ERROR_TYPES = [
   'AudioTooLong',
   'AudioTooShort',
   'UnsupportedAudioFormat',
+  'AudioChanged',
   'AudioDownloadFailed',
   'ProviderRateLimited',
   'ProviderUnavailable',
@@ -71,6 +72,17 @@ export class AudioTooShort extends TranscriptionError {
 export class UnsupportedAudioFormat extends TranscriptionError {
   override readonly name = 'UnsupportedAudioFormat';
 }
+
+/**
+ * The object at `s3_key` was replaced after Validate inspected it: what would be transcribed is
+ * not what passed the checks. The bot uploads under a new key (or the same) and starts again.
+ */
+export class AudioChanged extends TranscriptionError {
+  override readonly name = 'AudioChanged';
+}
+
+export const AUDIO_CHANGED_MESSAGE =
+  'The audio file was replaced while it was being processed; please send it again';
 
 /** The provider could not download the audio from the presigned URL. */
 export class AudioDownloadFailed extends TranscriptionError {

@@ -8,7 +8,8 @@
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AbstractTokenizer, EndOfStreamError, type IFileInfo, type IReadChunkOptions } from 'strtok3';
-import { classifyStorageError } from '../shared/storage.js';
+import { AUDIO_CHANGED_MESSAGE, AudioChanged } from '../shared/errors.js';
+import { classifyStorageError, isPreconditionFailed } from '../shared/storage.js';
 
 /** The caps on what reading one object's header may cost. */
 export interface ReadCaps {
@@ -52,6 +53,8 @@ export class ObjectWindow {
     readonly size: number,
     private readonly caps: ReadCaps,
     requestsSoFar: number,
+    /** Every ranged read is pinned to this object (`If-Match`): a replaced upload answers 412. */
+    private readonly etag?: string,
   ) {
     this.requests = requestsSoFar;
     this.deadline = Date.now() + caps.milliseconds;
@@ -60,11 +63,19 @@ export class ObjectWindow {
   /** Opens the window with its head already read; `requestsSoFar` counts the HEAD that found `size`. */
   static async open(
     s3: S3Client,
-    location: { bucket: string; key: string; size: number },
+    location: { bucket: string; key: string; size: number; etag?: string },
     caps: ReadCaps = DEFAULT_CAPS,
     requestsSoFar = 1,
   ): Promise<ObjectWindow> {
-    const window = new ObjectWindow(s3, location.bucket, location.key, location.size, caps, requestsSoFar);
+    const window = new ObjectWindow(
+      s3,
+      location.bucket,
+      location.key,
+      location.size,
+      caps,
+      requestsSoFar,
+      location.etag,
+    );
     await window.fetch(0, Math.min(location.size, HEAD_BYTES));
     return window;
   }
@@ -152,7 +163,12 @@ export class ObjectWindow {
     let bytes: Uint8Array;
     try {
       const response = await this.s3.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${start}-${end - 1}` }),
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key,
+          Range: `bytes=${start}-${end - 1}`,
+          IfMatch: this.etag || undefined,
+        }),
         { abortSignal: AbortSignal.timeout(Math.max(1, this.deadline - Date.now())) },
       );
       // Read at once: an unread body pins a pooled socket (see the README's load notes).
@@ -161,6 +177,7 @@ export class ObjectWindow {
       if ((error as Error)?.name === 'TimeoutError' || (error as Error)?.name === 'AbortError') {
         throw new HeaderReadCapReached('time cap reached');
       }
+      if (isPreconditionFailed(error)) throw new AudioChanged(AUDIO_CHANGED_MESSAGE);
       return classifyStorageError(error, 'read header');
     }
     // S3 never returns more than asked; a shorter body means the object changed under us.

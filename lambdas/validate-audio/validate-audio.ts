@@ -5,7 +5,7 @@
  * only a bounded window of the object is read (see object-window.ts): at most 4 S3 requests.
  */
 
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { type IAudioMetadata, type IFormat, parseFromTokenizer } from 'music-metadata';
 import type { z } from 'zod';
 import type { WorkflowConfig } from '../shared/config.js';
@@ -20,7 +20,7 @@ import {
   StorageUnavailable,
   UnsupportedAudioFormat,
 } from '../shared/errors.js';
-import { classifyStorageError, getJsonIfExists, isMissingObject } from '../shared/storage.js';
+import { getJsonIfExists, headObject } from '../shared/storage.js';
 import type {
   AlreadyTranscribedState,
   AudioInfo,
@@ -108,14 +108,16 @@ export function parseRequest(input: unknown, config: WorkflowConfig): Transcript
   return parsed.data;
 }
 
-async function objectSize(s3: S3Client, bucket: string, key: string): Promise<number> {
-  try {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return head.ContentLength ?? 0;
-  } catch (error) {
-    if (isMissingObject(error)) throw new AudioNotFound('The audio file was not found in storage');
-    return classifyStorageError(error, 'head');
-  }
+/** Size and identity of the audio object (one HEAD), or AudioNotFound. */
+async function audioHead(s3: S3Client, bucket: string, key: string): Promise<AudioHead> {
+  const head = await headObject(s3, bucket, key);
+  if (!head) throw new AudioNotFound('The audio file was not found in storage');
+  return { size: head.size, etag: head.etag };
+}
+
+export interface AudioHead {
+  size: number;
+  etag: string;
 }
 
 /** What the bytes say: the fields of AudioInfo besides the size, or a refusal already thrown. */
@@ -325,11 +327,14 @@ export async function inspectAudio(
   bucket: string,
   key: string,
   caps?: ReadCaps,
+  /** The HEAD already made for this object (validateAudio makes it first); read when absent. */
+  knownHead?: AudioHead,
 ): Promise<AudioInfo> {
-  const size = await objectSize(s3, bucket, key);
+  const head = knownHead ?? (await audioHead(s3, bucket, key));
+  const size = head.size;
   if (size === 0) throw new AudioEmpty(messages.EMPTY);
   if (size > config.maxAudioBytes) throw new AudioTooLarge(messages.tooLarge(size, config.maxAudioBytes));
-  const window = await ObjectWindow.open(s3, { bucket, key, size }, caps).catch((error) => {
+  const window = await ObjectWindow.open(s3, { bucket, key, size, etag: head.etag }, caps).catch((error) => {
     if (error instanceof HeaderReadCapReached) throw new UnsupportedAudioFormat(messages.UNRECOGNIZED);
     throw error;
   });
@@ -354,19 +359,29 @@ export async function inspectAudio(
     codec: probed.codec,
     duration_seconds: duration === null ? null : Math.round(duration * 1000) / 1000,
     size_bytes: size,
+    ...(head.etag && { etag: head.etag }),
   };
 }
 
 /**
- * A completed result for this user and file already exists: the bot retried StartExecution (e.g.
- * after a network blip), so return it instead of paying AssemblyAI twice. `force: true` skips this.
+ * A completed result of *this audio* already exists — the same `s3_key` and the same object (its
+ * ETag) — so the bot retried StartExecution: return it instead of paying AssemblyAI twice. A result
+ * of other audio for the same file id (a new upload, another key) is not an answer to this
+ * request, nor is one written before results named their audio. `force: true` skips this.
  */
-async function existingCompletedResult(s3: S3Client, config: WorkflowConfig, request: TranscriptionRequest) {
+async function existingCompletedResult(
+  s3: S3Client,
+  config: WorkflowConfig,
+  request: TranscriptionRequest,
+  head: AudioHead,
+) {
   if (request.force) return undefined;
   const key = resultKey(config.resultsPrefix, request.user_id, request.file_id);
   const existing = await getJsonIfExists<TranscriptionResult>(s3, config.bucket, key);
-  return existing?.status === 'completed'
-    ? { key, execution_arn: existing.metadata.execution_arn }
+  if (existing?.status !== 'completed') return undefined;
+  const { s3_key, audio_etag, execution_arn } = existing.metadata;
+  return s3_key === request.s3_key && audio_etag === head.etag && head.etag !== ''
+    ? { key, execution_arn }
     : undefined;
 }
 
@@ -375,8 +390,9 @@ export async function validateAudio(
   deps: ValidateDeps,
 ): Promise<ValidatedState | AlreadyTranscribedState> {
   const request = parseRequest(event.input, deps.config);
-  const existing = await existingCompletedResult(deps.s3, deps.config, request);
+  const head = await audioHead(deps.s3, request.bucket, request.s3_key);
+  const existing = await existingCompletedResult(deps.s3, deps.config, request, head);
   if (existing) return { execution: event.execution, request, existing_result: existing };
-  const audio = await inspectAudio(deps.s3, deps.config, request.bucket, request.s3_key);
+  const audio = await inspectAudio(deps.s3, deps.config, request.bucket, request.s3_key, undefined, head);
   return { execution: event.execution, request, audio };
 }

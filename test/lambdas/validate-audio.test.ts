@@ -2,10 +2,12 @@
  * "Validate audio" against an embedded S3 holding the real audio fixtures (test/fixtures/audio):
  * the format is judged from the bytes, and only the header is read.
  */
+
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import { headObject } from '../../lambdas/shared/storage.js';
 import { durationPair, sizePair } from '../../lambdas/validate-audio/messages.js';
 import { DEFAULT_CAPS } from '../../lambdas/validate-audio/object-window.js';
 import { oggCrc } from '../../lambdas/validate-audio/ogg.js';
@@ -615,15 +617,20 @@ describe('validateAudio', () => {
     });
   });
 
-  it('ends early with the existing result when this file was already transcribed', async () => {
-    // Arrange: the audio itself is gone; only the completed result is left
+  it('ends early with the existing result when this very audio was already transcribed', async () => {
+    // Arrange: a completed result naming this key and this object's ETag
     const execution = newExecution();
     const earlier = 'arn:aws:states:us-east-1:123456789012:execution:Transcription:earlier';
+    const key = await upload('hello.ogg', AUDIO_DIR, 9);
+    const { etag } = (await headObject(s3.client, TEST_BUCKET, key)) ?? { etag: '' };
     await s3.put(
       'results/9/done-before.json',
-      JSON.stringify({ status: 'completed', metadata: { execution_arn: earlier } }),
+      JSON.stringify({
+        status: 'completed',
+        metadata: { execution_arn: earlier, s3_key: key, audio_etag: etag },
+      }),
     );
-    const input = { s3_key: keyOf('gone.ogg', 9), user_id: 9, file_id: 'done-before', bucket: TEST_BUCKET };
+    const input = { s3_key: key, user_id: 9, file_id: 'done-before', bucket: TEST_BUCKET };
 
     // Act
     const state = await validateAudio({ input, execution }, { s3: s3.client, config });
@@ -635,6 +642,66 @@ describe('validateAudio', () => {
       existing_result: { key: 'results/9/done-before.json', execution_arn: earlier },
     });
     expect(state).not.toHaveProperty('audio');
+  });
+
+  it.each([
+    [
+      'another key',
+      (key: string, etag: string) => ({ s3_key: key.replace('hello', 'other'), audio_etag: etag }),
+    ],
+    ['another object at the same key', (key: string) => ({ s3_key: key, audio_etag: '"0123"' })],
+    ['no record of its audio (written before results named it)', () => ({})],
+  ])('transcribes again when the completed result is of %s', async (_label, audioOf) => {
+    // Arrange
+    const key = await upload('hello.ogg', AUDIO_DIR, 9);
+    const { etag } = (await headObject(s3.client, TEST_BUCKET, key)) ?? { etag: '' };
+    await s3.put(
+      'results/9/stale.json',
+      JSON.stringify({ status: 'completed', metadata: { execution_arn: 'earlier', ...audioOf(key, etag) } }),
+    );
+    const input = { s3_key: key, user_id: 9, file_id: 'stale', bucket: TEST_BUCKET };
+
+    // Act
+    const state = await validateAudio({ input, execution: newExecution() }, { s3: s3.client, config });
+
+    // Assert
+    expect(state).not.toHaveProperty('existing_result');
+    expect(state).toHaveProperty('audio.etag', etag);
+  });
+
+  it('refuses with AudioChanged when the object is replaced between the HEAD and the header reads', async () => {
+    // Arrange: the HEAD saw an older object (its ETag); the reads are pinned to it with If-Match
+    const key = await upload('hello.ogg', AUDIO_DIR, 9);
+    const head = (await headObject(s3.client, TEST_BUCKET, key)) ?? { size: 0, etag: '' };
+
+    // Act
+    const error = await rejectionOf(
+      inspectAudio(s3.client, config, TEST_BUCKET, key, undefined, { size: head.size, etag: '"replaced"' }),
+    );
+
+    // Assert
+    expect(error.name).toBe('AudioChanged');
+  });
+
+  it('refuses a key naming no object even when a completed result of it exists', async () => {
+    // Arrange
+    const key = keyOf('gone.ogg', 9);
+    await s3.put(
+      'results/9/gone.json',
+      JSON.stringify({
+        status: 'completed',
+        metadata: { execution_arn: 'earlier', s3_key: key, audio_etag: '"1"' },
+      }),
+    );
+    const input = { s3_key: key, user_id: 9, file_id: 'gone', bucket: TEST_BUCKET };
+
+    // Act
+    const error = await rejectionOf(
+      validateAudio({ input, execution: newExecution() }, { s3: s3.client, config }),
+    );
+
+    // Assert
+    expect(error.name).toBe('AudioNotFound');
   });
 
   it('transcribes again when the earlier result is a failure', async () => {
