@@ -156,6 +156,9 @@ export async function loadLambdaHandlers(
   return handlers;
 }
 
+/** The shortest interval a fast run gives the SubmissionPending retrier (see retryIntervals). */
+export const SUBMISSION_PENDING_RETRY_MS = 500;
+
 export interface RunOptions {
   executionName?: string;
   /** Replace the real Wait state durations (ms); tests use 0. */
@@ -203,6 +206,19 @@ export class LocalWorkflow {
     this.definition = readDefinition();
     this.machine = new StateMachine(substituteArns(this.definition) as never);
     this.lambdasByState = taskLambdas(this.definition);
+  }
+
+  /**
+   * The Retry intervals of a state, shortened to `ms` for fast runs — except the retrier of
+   * SubmissionPending, whose whole point is that time passes (an earlier request may still be
+   * creating its job): it keeps at least SUBMISSION_PENDING_RETRY_MS, so fast runs still wait out
+   * the (shortened) settle window instead of exhausting the retries in a moment.
+   */
+  private retryIntervals(state: string, ms: number): number[] {
+    const retriers = (this.definition.States[state] as { Retry?: { ErrorEquals: string[] }[] }).Retry ?? [];
+    return retriers.map((r) =>
+      r.ErrorEquals.includes('SubmissionPending') ? Math.max(ms, SUBMISSION_PENDING_RETRY_MS) : ms,
+    );
   }
 
   async run(input: Json, options: RunOptions = {}): Promise<ExecutionOutcome> {
@@ -276,7 +292,7 @@ export class LocalWorkflow {
         }),
         ...(options.retryIntervalMs !== undefined && {
           retryIntervalOverrides: Object.fromEntries(
-            states.map((s) => [s, options.retryIntervalMs as number]),
+            states.map((s) => [s, this.retryIntervals(s, options.retryIntervalMs as number)]),
           ),
         }),
       },

@@ -176,6 +176,10 @@ async function main(): Promise<number> {
       TRANSCRIPTION_BUCKET: BUCKET,
       ASSEMBLYAI_BASE_URL: emulator.url,
       ASSEMBLYAI_API_KEY: emulator.apiKey,
+      // Time is compressed like the retry intervals: a dropped submit's retry waits out 2 s + 0.3 s
+      // (10 s + 15 s deployed) before looking for the job, within the SubmissionPending retries.
+      ASSEMBLYAI_TIMEOUT_MS: '2000',
+      ASSEMBLYAI_SUBMIT_SETTLE_MS: '300',
       POWERTOOLS_SERVICE_NAME: 'transcription',
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: 'true',

@@ -7,7 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { isTranscriptId, type TranscriptionProvider } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
 import { type FailedResult, FILE_ID_PATTERN, parseUserId, resultKey } from '../shared/contracts.js';
-import { type ErrorType, isErrorType } from '../shared/errors.js';
+import { type ErrorType, INTERNAL_ERRORS, isErrorType } from '../shared/errors.js';
 import { writeResult } from '../shared/result-writer.js';
 import { deleteKeys, getJsonIfExists } from '../shared/storage.js';
 import { processingTimeSeconds } from '../shared/timing.js';
@@ -71,6 +71,12 @@ export function describeFailure(failure: { Error?: string; Cause?: string } | un
   message: string;
 } {
   const error = failure?.Error;
+  if (error !== undefined && error in INTERNAL_ERRORS) {
+    return {
+      type: INTERNAL_ERRORS[error as keyof typeof INTERNAL_ERRORS],
+      message: 'AssemblyAI did not confirm the submission in time; please try again later',
+    };
+  }
   if (isErrorType(error)) {
     return { type: error, message: causeMessage(failure?.Cause).slice(0, 1000) || error };
   }

@@ -177,6 +177,12 @@ export function classifyHttpError(
   body: string,
   retryAfter: string | null,
 ): TranscriptionError {
+  const error = classifyStatus(status, body, retryAfter);
+  error.httpStatus = status;
+  return error;
+}
+
+function classifyStatus(status: number, body: string, retryAfter: string | null): TranscriptionError {
   let detail = body.trim();
   try {
     const parsed = JSON.parse(body) as { error?: unknown };

@@ -60,6 +60,11 @@ export interface WorkflowConfig {
     };
     /** ASSEMBLYAI_TIMEOUT_MS (default 10000): per HTTP request; the SDK itself has none. */
     timeoutMs: number;
+    /**
+     * ASSEMBLYAI_SUBMIT_SETTLE_MS (default 15000): after the client timeout, how long an earlier
+     * submit may still be turning into a job; a retry waits this out before it looks the job up.
+     */
+    submitSettleMs: number;
     /** DELETE_TRANSCRIPT_AFTER_PERSIST (default true): the bucket keeps the only copy. */
     deleteAfterPersist: boolean;
   };
@@ -163,6 +168,7 @@ export function loadConfig(env: Env = process.env): WorkflowConfig {
       speechModels,
       languageDetection: { expectedLanguages, fallbackLanguage, confidenceThreshold },
       timeoutMs: positiveNumber(env, 'ASSEMBLYAI_TIMEOUT_MS', 10_000),
+      submitSettleMs: positiveNumber(env, 'ASSEMBLYAI_SUBMIT_SETTLE_MS', 15_000),
       deleteAfterPersist: boolean(env, 'DELETE_TRANSCRIPT_AFTER_PERSIST', true),
     },
     presignedUrlTtlSeconds: positiveNumber(env, 'PRESIGNED_URL_TTL_SECONDS', 3600),

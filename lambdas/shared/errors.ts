@@ -36,6 +36,21 @@ export abstract class TranscriptionError extends Error {
   abstract override readonly name: ErrorType;
   /** True when the state machine retries this error (see the Retry blocks in the ASL). */
   readonly retryable: boolean = false;
+  /** The provider's HTTP status when it answered with one (not for timeouts or dropped connections). */
+  httpStatus?: number;
+}
+
+/**
+ * Errors the state machine routes on that never reach a result under their own name: each has a
+ * Retry block of its own, and when the retries run out Record failure reports the type given here.
+ */
+export const INTERNAL_ERRORS = {
+  /** An earlier submit may still be creating its job (see Submit); retried until that is known. */
+  SubmissionPending: 'ProviderUnavailable',
+} as const satisfies Record<string, ErrorType>;
+
+export class SubmissionPending extends Error {
+  override readonly name = 'SubmissionPending';
 }
 
 /** The execution input breaks the contract (see README, "Execution input"). */

@@ -7,7 +7,7 @@
  * after it (`transcript_id`). A retry that finds a completed record reuses the job; one that finds
  * only the marker — the earlier attempt died or lost the answer after the request left — looks
  * the job up among AssemblyAI's recent transcripts by the digest of the exact audio URL it sent,
- * once that request can no longer be creating the job (see SUBMISSION_SETTLE_MS).
+ * once that request can no longer be creating the job (ASSEMBLYAI_SUBMIT_SETTLE_MS).
  * Chosen over Powertools Idempotency, which needs a DynamoDB table for the same guarantee and
  * cannot recover a job whose answer was lost, and over S3 conditional writes, which the local
  * S3 emulators do not enforce (so the guarantee could not be tested here).
@@ -16,6 +16,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { audioUrlDigest, type SubmittedJob, type TranscriptionProvider } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
+import { SubmissionPending, type TranscriptionError } from '../shared/errors.js';
 import { getJsonIfExists, putJson } from '../shared/storage.js';
 import { nextWaitSeconds, plannedAudioSeconds, pollDeadline } from '../shared/wait-policy.js';
 import {
@@ -43,22 +44,6 @@ interface SubmissionRecord {
 
 /** Allowance for clock skew between Lambda and AssemblyAI when matching a job to the marker. */
 const CLOCK_SKEW_MS = 5_000;
-
-/**
- * After the client timeout, how long an earlier request may still be turning into a job at
- * AssemblyAI (a slow answer means the job was created; its list may not show it yet). Until the
- * marker is this much older than the timeout, a retry neither looks up nor submits.
- */
-export const SUBMISSION_SETTLE_MS = 15_000;
-
-/**
- * An earlier attempt's request may still be creating the job: retried by the state machine
- * (its own Retry block) until the marker is old enough to trust a lookup. Internal: it never
- * reaches a result unless retries run out, and then as InternalError.
- */
-export class SubmissionPending extends Error {
-  override readonly name = 'SubmissionPending';
-}
 
 /**
  * How long AssemblyAI may take to start downloading: until the poll deadline (a job still queued
@@ -104,7 +89,10 @@ async function jobOfEarlierAttempt(
 ): Promise<SubmittedJob | undefined> {
   const since = marker.submitting_since ? Date.parse(marker.submitting_since) : Number.NaN;
   if (!marker.audio_url_sha256 || Number.isNaN(since)) return undefined;
-  const settled = since + config.assemblyai.timeoutMs + SUBMISSION_SETTLE_MS;
+  // After the client timeout an earlier request may still be turning into a job at AssemblyAI (a
+  // slow answer means the job was created; its list may not show it yet): until the marker is
+  // older than both, a retry neither looks up nor submits.
+  const settled = since + config.assemblyai.timeoutMs + config.assemblyai.submitSettleMs;
   if (now.getTime() < settled) {
     throw new SubmissionPending(
       `An earlier submission may still be creating the job; looking it up after ${new Date(settled).toISOString()}`,
@@ -130,21 +118,26 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
         submitting_since: now().toISOString(),
         audio_url_sha256: audioUrlDigest(audioUrl),
       } satisfies SubmissionRecord);
-      job = await provider.submit({
-        audioUrl,
-        languageCode: state.request.language_code,
-        speakersExpected: state.request.speakers_expected,
-      });
+      try {
+        job = await provider.submit({
+          audioUrl,
+          languageCode: state.request.language_code,
+          speakersExpected: state.request.speakers_expected,
+        });
+      } catch (error) {
+        // An HTTP error answer (429, 4xx, 5xx) means this request created no job: the retry may
+        // submit at once. Timeouts, dropped connections and a 200 that is not a transcript leave
+        // the marker, so the retry waits out the settle window and looks first.
+        if ((error as TranscriptionError).httpStatus !== undefined) {
+          await putJson(s3, config.bucket, recordKey, {} satisfies SubmissionRecord).catch(() => undefined);
+        }
+        throw error;
+      }
     }
     record = { transcript_id: job.id, submitted_at: now().toISOString() };
-    try {
-      await putJson(s3, config.bucket, recordKey, record);
-    } catch (error) {
-      // Nothing else knows this job: delete it so the retry (which will not find it) leaves no
-      // orphan behind, billed and holding the transcript.
-      await provider.delete(job.id).catch(() => undefined);
-      throw error;
-    }
+    // If this write fails the marker (with the URL's digest) is still there: the retry finds
+    // this job by looking it up, and if every retry fails Record failure finds and deletes it.
+    await putJson(s3, config.bucket, recordKey, record);
   }
 
   const submittedAt = new Date(record.submitted_at);

@@ -8,7 +8,6 @@ import { loadConfig } from '../../lambdas/shared/config.js';
 import type { ValidatedState } from '../../lambdas/shared/workflow-state.js';
 import {
   presignedUrlLifetime,
-  SUBMISSION_SETTLE_MS,
   submitTranscription,
 } from '../../lambdas/submit-transcription/submit-transcription.js';
 import type { AssemblyAIEmulator } from '../../local/assemblyai-emulator/emulator.js';
@@ -32,7 +31,8 @@ const config = testConfig();
 const NOW = new Date('2026-03-01T10:00:05.000Z');
 const now = () => NOW;
 /** A retry late enough that the earlier request can no longer be creating a job (timeout + settle). */
-const afterSettle = () => new Date(NOW.getTime() + config.assemblyai.timeoutMs + SUBMISSION_SETTLE_MS);
+const afterSettle = () =>
+  new Date(NOW.getTime() + config.assemblyai.timeoutMs + config.assemblyai.submitSettleMs);
 
 const validated = (overrides: Partial<ValidatedState> = {}): ValidatedState => ({
   execution: newExecution(),
@@ -150,9 +150,9 @@ describe('submitTranscription', () => {
 
     // Act
     const error = await rejectionOf(submitTranscription(state, { s3: s3.client, provider, config, now }));
-    const retried = await submitTranscription(state, { s3: s3.client, provider, config, now: afterSettle });
+    const retried = await submitTranscription(state, { s3: s3.client, provider, config, now });
 
-    // Assert
+    // Assert: a 429 created no job, so the retry need not wait out the settle window
     expect(error.name).toBe('ProviderRateLimited');
     expect(emulator.stats().submissions).toBe(2);
     expect(emulator.stats().transcripts.map((t) => t.id)).toEqual([retried.id]);
@@ -211,7 +211,7 @@ describe('submitTranscription', () => {
     expect(emulator.stats().transcripts).toHaveLength(2);
   });
 
-  it('deletes the job it created when the job id cannot be recorded, so no orphan is left', async () => {
+  it('adopts the job it created when the job id could not be recorded, instead of paying again', async () => {
     // Arrange: S3 accepts the marker, then refuses the record of the job id
     const state = validated();
     const recordKey = `work/${state.execution.name}/submission.json`;
@@ -236,12 +236,11 @@ describe('submitTranscription', () => {
 
     // Act
     const error = await rejectionOf(submitTranscription(state, { s3: flaky, provider, config, now }));
+    const retried = await submitTranscription(state, { s3: flaky, provider, config, now: afterSettle });
 
     // Assert
     expect(error.name).toBe('StorageUnavailable');
-    const created = emulator.stats().transcripts;
-    expect(created).toHaveLength(1);
-    expect((await provider.get(created[0]?.id as string)).text).toBe('Deleted by user.');
+    expect(emulator.stats().transcripts.map((t) => t.id)).toEqual([retried.id]);
   });
 
   it.each([

@@ -156,7 +156,8 @@ describe('faults at S3', () => {
     const outcome = await harness.workflow().run(input, harness.runOptions());
 
     expect(outcome.status).toBe('SUCCEEDED');
-    expect(outcome.retries['Submit to AssemblyAI']).toBe(1);
+    // The failed record write, then SubmissionPending until the lookup may trust the list
+    expect(outcome.retries['Submit to AssemblyAI']).toBeGreaterThanOrEqual(2);
     expect(submissionsFor(input)).toBe(1);
   });
 

@@ -4,7 +4,7 @@
  * check properties, not the literal definition, so an edit that keeps the rules keeps them green.
  */
 import { createRequire } from 'node:module';
-import { ERROR_TYPES } from '../../lambdas/shared/errors.js';
+import { ERROR_TYPES, INTERNAL_ERRORS } from '../../lambdas/shared/errors.js';
 import { readDefinition, substituteArns } from '../../local/workflow.js';
 
 const require = createRequire(import.meta.url);
@@ -109,7 +109,7 @@ describe('statemachine/transcription.asl.json', () => {
     );
     const ours = names.filter((n) => !/^(States|Lambda|Sandbox|Runtime)\./.test(n));
     expect(ours.length).toBeGreaterThan(0);
-    for (const name of ours) expect(ERROR_TYPES).toContain(name);
+    for (const name of ours) expect([...ERROR_TYPES, ...Object.keys(INTERNAL_ERRORS)]).toContain(name);
   });
 
   it('waits for a duration the poll step computes, never a fixed or unbounded one', () => {

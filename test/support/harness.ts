@@ -53,6 +53,9 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     ASSEMBLYAI_BASE_URL: emulator.url,
     ASSEMBLYAI_API_KEY: emulator.apiKey,
     ASSEMBLYAI_TIMEOUT_MS: '2000',
+    // Fast runs shorten the settle window with the retry intervals (local/workflow.ts keeps the
+    // SubmissionPending retrier at >= 500 ms, so 10 retries span 5 s > 2 s + 0.3 s).
+    ASSEMBLYAI_SUBMIT_SETTLE_MS: '300',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
