@@ -8,7 +8,7 @@
  * objects. EventBridge delivers at least once: every action is safe to repeat.
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { describeFailure, resultOwner } from '../record-failure/record-failure.js';
+import { describeFailure, jobOfExecution, resultOwner } from '../record-failure/record-failure.js';
 import {
   type ExecutionStatusChangeDetail,
   type ExecutionStatusChangeEvent,
@@ -18,7 +18,7 @@ import {
 
 export * from './execution-events.js';
 
-import { isTranscriptId, type TranscriptionProvider } from '../shared/assemblyai.js';
+import type { TranscriptionProvider } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
 import {
   type FailedResult,
@@ -30,12 +30,11 @@ import { type ErrorType, StorageUnavailable } from '../shared/errors.js';
 import {
   classifyStorageError,
   deleteKeys,
-  getJsonIfExists,
   isMissingObject,
-  putJson,
+  putJsonIfAbsent,
+  putJsonIfMatch,
 } from '../shared/storage.js';
 import { processingTimeSeconds } from '../shared/timing.js';
-import { SUBMISSION_RECORD } from '../shared/workflow-state.js';
 
 /** What the bot reads in `metadata.failed_state` when the execution itself ended, not a state. */
 export const EXECUTION_ENDINGS: Record<FinalizedStatus, string> = {
@@ -48,7 +47,7 @@ export interface FinalizeDeps {
   s3: S3Client;
   config: WorkflowConfig;
   /** Deletes the job at AssemblyAI; absent when DELETE_TRANSCRIPT_AFTER_PERSIST is off. */
-  provider?: Pick<TranscriptionProvider, 'delete'>;
+  provider?: Pick<TranscriptionProvider, 'delete' | 'findSubmitted'>;
   /** The execution's input from DescribeExecution, for an event that could not carry it. */
   describeInput: (executionArn: string) => Promise<string | undefined>;
   now?: () => Date;
@@ -104,11 +103,15 @@ async function readResult(
   s3: S3Client,
   bucket: string,
   key: string,
-): Promise<{ result: TranscriptionResult; writtenAt?: Date } | undefined> {
+): Promise<{ result: TranscriptionResult; writtenAt?: Date; etag: string } | undefined> {
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const text = (await response.Body?.transformToString('utf-8')) ?? 'null';
-    return { result: JSON.parse(text) as TranscriptionResult, writtenAt: response.LastModified };
+    return {
+      result: JSON.parse(text) as TranscriptionResult,
+      writtenAt: response.LastModified,
+      etag: response.ETag ?? '',
+    };
   } catch (error) {
     if (isMissingObject(error)) return undefined;
     return classifyStorageError(error, 'read');
@@ -189,22 +192,26 @@ export async function finalizeExecution(
           failed_state: EXECUTION_ENDINGS[detail.status],
         },
       };
-      await putJson(s3, config.bucket, key, result, RESULT_CONTENT_TYPE);
-      outcome.result = 'written';
-      outcome.error_type = error.type;
+      // Conditional on what was read: a result written meanwhile (Record failure's retry, a newer
+      // execution) wins, and this execution's ending is then already told.
+      const write = existing
+        ? await putJsonIfMatch(s3, config.bucket, key, result, existing.etag, RESULT_CONTENT_TYPE)
+        : await putJsonIfAbsent(s3, config.bucket, key, result, RESULT_CONTENT_TYPE);
+      outcome.result = write.written ? 'written' : 'kept';
+      if (write.written) outcome.error_type = error.type;
     }
   }
 
   const folder = workFolder(config.workPrefix, detail.name);
   if (!folder) return outcome;
   if (deps.provider && !resultOfThisExecution) {
-    const record = await getJsonIfExists<{ transcript_id?: unknown }>(
-      s3,
-      config.bucket,
-      `${folder}${SUBMISSION_RECORD}`,
-    );
-    const id = record?.transcript_id;
-    if (isTranscriptId(id)) {
+    // From the submission record, or by the marker's audio-URL digest when the answer was lost.
+    const id = await jobOfExecution(
+      {},
+      { arn: detail.executionArn, name: detail.name, started_at: new Date(detail.startDate).toISOString() },
+      { s3, config, provider: deps.provider },
+    ).catch(() => undefined);
+    if (id !== undefined) {
       outcome.transcript_id = id;
       try {
         await deps.provider.delete(id);

@@ -57,6 +57,7 @@ function deps(overrides: { describeInput?: (arn: string) => Promise<string | und
         delete: async (id: string) => {
           deleted.push(id);
         },
+        findSubmitted: async () => undefined,
       },
       describeInput:
         overrides.describeInput ??
@@ -229,6 +230,7 @@ describe('finalizeExecution', () => {
         delete: async () => {
           throw new Error('Transcript is still processing');
         },
+        findSubmitted: async () => undefined,
       },
     };
 

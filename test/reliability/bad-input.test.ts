@@ -142,12 +142,11 @@ const RECORDED: BadCase[] = [
     makeInput: (id) => validWith(id, { 'https://example.com/callback': true }),
   },
   {
-    // A real StartExecution refuses input over 256 KB before any state runs (the bot gets the
-    // error from the API call, and no result is written); the local runner has no such limit, so
-    // this checks that the workflow itself refuses it and does not echo it into the result.
-    what: 'a 1 MB input JSON (an extra field of 1 MB of text)',
+    // Just under StartExecution's 256 KB: the workflow refuses it and does not echo it into the
+    // result (over 256 KB the runner refuses to start, as StartExecution does; tested below).
+    what: 'a 200 KB input JSON (an extra field of 200 KB of text)',
     error: 'InvalidInput',
-    makeInput: (id) => validWith(id, { note: 'lorem ipsum '.repeat(90_000) }),
+    makeInput: (id) => validWith(id, { note: 'lorem ipsum '.repeat(17_000) }),
   },
   {
     what: 'a language_code that is not a code',
@@ -536,6 +535,21 @@ afterAll(async () => {
 describe('the transcription workflow given bad input', () => {
   it('has a corpus of at least 35 refused inputs', () => {
     expect(RECORDED.length + UNRECORDED.length).toBeGreaterThanOrEqual(35);
+  });
+
+  it('is refused before any state runs when the input is over 256 KB, as StartExecution refuses it', async () => {
+    // Arrange
+    const input = await validWith(nextFileId(), { note: 'lorem ipsum '.repeat(90_000) });
+    const before = await harness.listKeys('');
+    const submissions = harness.emulator.stats().submissions;
+
+    // Act
+    const attempt = () => workflow.run(input, harness.runOptions());
+
+    // Assert
+    await expect(attempt()).rejects.toMatchObject({ name: 'ValidationException' });
+    expect(await harness.listKeys('')).toEqual(before);
+    expect(harness.emulator.stats().submissions).toBe(submissions);
   });
 
   it.each(RECORDED)(
