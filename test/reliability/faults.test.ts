@@ -173,3 +173,92 @@ describe('faults at S3', () => {
     expect(await harness.readResult(77, input.file_id)).toBeUndefined();
   });
 });
+
+/** Faults timed as AWS and AssemblyAI really behave (issue: one result, one billed job, nothing overwritten). */
+describe('the promise under real timing', () => {
+  it('creates one job when AssemblyAI answers a submit only after the client timeout', async () => {
+    // Arrange: the job exists as soon as the POST arrives; the answer comes after the 300 ms timeout
+    const input = await upload(sample);
+    harness.emulator.injectFault({ kind: 'slow', delayMs: 1_000, on: 'submit', times: 1 });
+
+    // Act
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    // Assert
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(submissionsFor(input)).toBe(1);
+    expect((await harness.readResult(77, input.file_id))?.status).toBe('completed');
+  });
+
+  it.each(['empty-object', 'json-string', 'html', 'no-status', 'unknown-status'] as const)(
+    'ends with a typed failure result and no orphaned job when a status check answers 200 with %s',
+    async (variant) => {
+      // Arrange
+      const input = await upload(sample);
+      const deletes = harness.emulator.stats().deletesSucceeded;
+      harness.emulator.injectFault({ kind: 'malformed-answer', variant, on: 'get' });
+
+      // Act
+      const outcome = await harness.workflow().run(input, harness.runOptions());
+
+      // Assert: never States.Runtime at "Transcript ready?"
+      expect(outcome.status).toBe('FAILED');
+      expect(outcome.error).toBe('ProviderUnavailable');
+      expect(outcome.statesEntered.slice(-2)).toEqual(['Record failure', 'Transcription failed']);
+      expect((await harness.readResult(77, input.file_id))?.status).toBe('failed');
+      expect(harness.emulator.stats().deletesSucceeded).toBe(deletes + 1);
+      expect(submissionsFor(input)).toBe(1);
+    },
+  );
+
+  it('keeps a 300 KB provider error far below the 256 KB state limit', async () => {
+    // Arrange
+    const input = await upload(sample);
+    harness.emulator.injectFault({ kind: 'huge-error', variant: 'job', times: 1 });
+
+    // Act
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    // Assert: the runner fails any state over 256 KB with States.DataLimitExceeded, as AWS does
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('TranscriptionFailed');
+    const result = await harness.readResult(77, input.file_id);
+    expect(JSON.stringify(result).length).toBeLessThan(2_000);
+  });
+
+  it.each(['null-fields', 'missing-end', 'negative-times'] as const)(
+    'refuses a completed transcript with %s instead of writing a result that breaks the contract',
+    async (variant) => {
+      // Arrange
+      const input = await upload(sample);
+      harness.emulator.injectFault({ kind: 'malformed-transcript', variant, times: 1 });
+
+      // Act
+      const outcome = await harness.workflow().run(input, harness.runOptions());
+
+      // Assert
+      expect(outcome.error).toBe('TranscriptionFailed');
+      const result = await harness.readResult(77, input.file_id);
+      expect(result?.status).toBe('failed');
+      expect(result?.metadata).toMatchObject({ failed_state: 'Format segments' });
+    },
+  );
+
+  it('never adopts the job of another execution of the same file whose answer was lost', async () => {
+    // Arrange: two forced executions of one file; the second loses its submit answer
+    const input = await upload(sample);
+    const first = harness.workflow().run({ ...input, force: true }, harness.runOptions());
+    harness.emulator.injectFault({ kind: 'lose-response', on: 'submit', times: 1 });
+    const second = harness.workflow().run({ ...input, force: true }, harness.runOptions());
+
+    // Act
+    const outcomes = await Promise.all([first, second]);
+
+    // Assert: two jobs, each execution its own; the file ends with one completed result
+    expect(outcomes.map((o) => o.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(submissionsFor(input)).toBe(2);
+    const result = await harness.readResult(77, input.file_id);
+    expect(result?.status).toBe('completed');
+    expect(outcomes.map((o) => o.executionArn)).toContain(result?.metadata.execution_arn);
+  });
+});
