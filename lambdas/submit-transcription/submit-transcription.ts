@@ -16,8 +16,14 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { audioUrlDigest, type SubmittedJob, type TranscriptionProvider } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
-import { SubmissionPending, type TranscriptionError } from '../shared/errors.js';
-import { getJsonIfExists, putJson } from '../shared/storage.js';
+import {
+  AUDIO_CHANGED_MESSAGE,
+  AudioChanged,
+  AudioNotFound,
+  SubmissionPending,
+  type TranscriptionError,
+} from '../shared/errors.js';
+import { getJsonIfExists, headObject, isPreconditionFailed, putJson } from '../shared/storage.js';
 import { nextWaitSeconds, plannedAudioSeconds, pollDeadline } from '../shared/wait-policy.js';
 import {
   SUBMISSION_RECORD,
@@ -80,6 +86,24 @@ async function signAudioUrl(
   );
 }
 
+/**
+ * The object at `s3_key` is still the one Validate inspected (its ETag, `If-Match`): an upload
+ * replaced after the checks is not sent under their verdict. What remains is the time between this
+ * HEAD and AssemblyAI's download; closing it needs bucket versioning (a presigned `versionId`),
+ * which the stack leaves off because it would keep deleted transcripts as noncurrent versions.
+ */
+async function assertAudioUnchanged(s3: S3Client, state: ValidatedState, config: WorkflowConfig) {
+  const etag = state.audio.etag;
+  if (!etag) return;
+  try {
+    const head = await headObject(s3, config.bucket, state.request.s3_key, { ifMatch: etag });
+    if (!head) throw new AudioNotFound('The audio file was not found in storage');
+  } catch (error) {
+    if (isPreconditionFailed(error)) throw new AudioChanged(AUDIO_CHANGED_MESSAGE);
+    throw error;
+  }
+}
+
 /** The job an interrupted earlier attempt created, if the marker allows knowing it. */
 async function jobOfEarlierAttempt(
   marker: SubmissionRecord,
@@ -113,6 +137,7 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
   } else {
     let job = found ? await jobOfEarlierAttempt(found, provider, config, now()) : undefined;
     if (!job) {
+      await assertAudioUnchanged(s3, state, config);
       const audioUrl = await signAudioUrl(s3, state, config, now());
       await putJson(s3, config.bucket, recordKey, {
         submitting_since: now().toISOString(),

@@ -5,6 +5,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
 import { loadConfig } from '../../lambdas/shared/config.js';
+import { headObject } from '../../lambdas/shared/storage.js';
 import type { ValidatedState } from '../../lambdas/shared/workflow-state.js';
 import {
   presignedUrlLifetime,
@@ -267,6 +268,30 @@ describe('submitTranscription', () => {
       id: retried.id,
       audioPath: `/${TEST_BUCKET}/${REQUEST.s3_key}`,
     });
+  });
+
+  it('refuses with AudioChanged, submitting nothing, when the audio was replaced after Validate saw it', async () => {
+    // Arrange: Validate saw an object with another ETag than the one at the key now
+    const state = validated({ audio: { ...HELLO_OGG_AUDIO, etag: '"validated-earlier"' } });
+
+    // Act
+    const error = await rejectionOf(submitTranscription(state, { s3: s3.client, provider, config, now }));
+
+    // Assert
+    expect(error.name).toBe('AudioChanged');
+    expect(emulator.stats().submissions).toBe(0);
+  });
+
+  it('submits when the audio is still the object Validate saw', async () => {
+    // Arrange
+    const head = await headObject(s3.client, TEST_BUCKET, REQUEST.s3_key);
+    const state = validated({ audio: { ...HELLO_OGG_AUDIO, etag: head?.etag } });
+
+    // Act
+    const job = await submitTranscription(state, { s3: s3.client, provider, config, now });
+
+    // Assert
+    expect(emulator.stats().transcripts.map((t) => t.id)).toEqual([job.id]);
   });
 
   it('reports S3 throttling while recording the attempt as StorageUnavailable, before calling the provider', async () => {
