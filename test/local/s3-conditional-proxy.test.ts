@@ -30,7 +30,10 @@ interface Outcome {
 
 async function outcome(s3: S3Client, command: object): Promise<Outcome> {
   try {
-    const response = (await s3.send(command as never)) as { $metadata: { httpStatusCode?: number }; ETag?: string };
+    const response = (await s3.send(command as never)) as {
+      $metadata: { httpStatusCode?: number };
+      ETag?: string;
+    };
     return { status: response.$metadata.httpStatusCode, name: 'ok', etag: response.ETag };
   } catch (error) {
     const e = error as { name: string; $metadata?: { httpStatusCode?: number } };
