@@ -12,6 +12,8 @@ export interface S3Fault {
   method?: string;
   /** Matched against the request path (`/bucket/key`), without the query. */
   path: RegExp;
+  /** Also matched against the query string, when given (e.g. only presigned downloads). */
+  query?: RegExp;
   status: number;
   /** S3 error code in the XML body, e.g. `SlowDown`. */
   code: string;
@@ -36,8 +38,10 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
   const counts: Record<string, number> = {};
 
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const fault = faults.find((f) => (!f.method || f.method === req.method) && f.path.test(path));
+    const [path = '/', query = ''] = (req.url ?? '/').split('?');
+    const fault = faults.find(
+      (f) => (!f.method || f.method === req.method) && f.path.test(path) && (!f.query || f.query.test(query)),
+    );
     if (fault?.after) fault.after -= 1;
     else if (fault) {
       if (fault.times !== undefined && --fault.times <= 0) faults = faults.filter((f) => f !== fault);

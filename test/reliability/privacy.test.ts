@@ -10,10 +10,9 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { format } from 'node:util';
-import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { jest } from '@jest/globals';
 import { resultKey } from '../../lambdas/shared/contracts.js';
-import type { LambdaHandlers, TaskHandler } from '../../local/workflow.js';
 import { type Harness, startHarness, TEST_BUCKET } from '../support/harness.js';
 
 const SAMPLE = new URL('../../local/sample/sample.ogg', import.meta.url);
@@ -106,15 +105,18 @@ async function readResultText(fileId: string): Promise<string> {
   return (await answer.Body?.transformToString('utf-8')) ?? '';
 }
 
-/** The real "Validate audio", then the audio disappears: AssemblyAI's download of the presigned URL fails. */
-const deletingAudioAfterValidation =
-  (handlers: LambdaHandlers): TaskHandler =>
-  async (event) => {
-    const state = await (handlers['validate-audio'] as TaskHandler)(event);
-    const key = (event as { input: { s3_key: string } }).input.s3_key;
-    await harness.s3.client.send(new DeleteObjectCommand({ Bucket: TEST_BUCKET, Key: key }));
-    return state;
-  };
+/**
+ * AssemblyAI's download of the presigned URL is refused (403), while the workflow's own reads of
+ * the object succeed: only the presigned download names the execution in its query.
+ */
+const refuseProviderDownload = (key: string) =>
+  harness.s3Faults.inject({
+    method: 'GET',
+    path: new RegExp(`/${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+    query: /response-content-disposition=/,
+    status: 403,
+    code: 'AccessDenied',
+  });
 
 const parsed = (line: string): Record<string, unknown> | undefined => {
   try {
@@ -206,7 +208,10 @@ describe('the logs of a full run', () => {
     {
       path: 'AssemblyAI cannot download the presigned URL',
       error: 'AudioDownloadFailed',
-      arrange: () => ({ 'validate-audio': deletingAudioAfterValidation(harness.handlers) }),
+      arrange: (input: { s3_key: string }) => {
+        refuseProviderDownload(input.s3_key);
+        return {};
+      },
     },
     {
       path: 'AssemblyAI answers 401',
@@ -251,7 +256,7 @@ describe('the logs of a full run', () => {
   ])('carry no key, presigned URL or transcript text when $path ($error)', async ({ arrange, error }) => {
     // Arrange
     const input = await uploadSample();
-    const overrides = arrange();
+    const overrides = arrange(input);
 
     // Act
     const outcome = await harness.workflow(overrides).run(input, harness.runOptions({ waitMs: 50 }));
@@ -292,9 +297,8 @@ describe('the logs of a full run', () => {
     const input = await uploadSample();
 
     // Act
-    await harness
-      .workflow({ 'validate-audio': deletingAudioAfterValidation(harness.handlers) })
-      .run(input, harness.runOptions());
+    refuseProviderDownload(input.s3_key);
+    await harness.workflow().run(input, harness.runOptions());
     const job = harness.emulator.stats().transcripts.at(-1);
     const answer = await fetch(`${harness.emulator.url}/v2/transcript/${job?.id}`, {
       headers: { authorization: harness.emulator.apiKey },
