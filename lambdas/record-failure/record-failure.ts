@@ -140,7 +140,10 @@ export async function recordFailure(
       processing_time: processingTimeSeconds(event.execution.started_at, now()),
       execution_arn: event.execution.arn,
       failed_state: failedState,
-      ...(request.s3_key !== undefined && { s3_key: request.s3_key }),
+      // Only a validated key is echoed: a raw input's may hold anything the contract refuses.
+      ...(typeof (event.state.request as { s3_key?: unknown } | undefined)?.s3_key === 'string' && {
+        s3_key: (event.state.request as { s3_key: string }).s3_key,
+      }),
     },
   };
   // Conditional, so a failure never overwrites a completed transcript it should not (see result-writer).

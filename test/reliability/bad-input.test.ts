@@ -182,6 +182,31 @@ const RECORDED: BadCase[] = [
 
   // s3_key outside what this workflow may read.
   {
+    what: "an s3_key under another user's folder (real audio there)",
+    error: 'InvalidInput',
+    makeInput: (id) => audioAt(id, `transcription/9${USER_ID}/${id}.ogg`),
+  },
+  {
+    what: 'an s3_key with a lone surrogate (the S3 SDK cannot encode it)',
+    error: 'InvalidInput',
+    makeInput: (id) => validWith(id, { s3_key: `transcription/${USER_ID}/${id}\ud800.ogg` }),
+  },
+  {
+    what: 'an s3_key with a right-to-left override',
+    error: 'InvalidInput',
+    makeInput: (id) => validWith(id, { s3_key: `transcription/${USER_ID}/${id}\u202egpm.ogg` }),
+  },
+  {
+    what: 'an s3_key with a C1 control character',
+    error: 'InvalidInput',
+    makeInput: (id) => validWith(id, { s3_key: `transcription/${USER_ID}/${id}\u0085.ogg` }),
+  },
+  {
+    what: 'an s3_key with a line separator',
+    error: 'InvalidInput',
+    makeInput: (id) => validWith(id, { s3_key: `transcription/${USER_ID}/${id}\u2028.ogg` }),
+  },
+  {
     what: 'an absolute s3_key',
     error: 'InvalidInput',
     makeInput: (id) =>
