@@ -92,10 +92,10 @@ describe('Choice and Wait paths', () => {
         expect(Number.isFinite(outcome.wait_seconds)).toBe(true);
         expect(outcome.wait_seconds).toBeGreaterThanOrEqual(0);
         if (outcome.status === 'error') {
-        // "AssemblyAI reported an error" reads both with Parameters paths
-        expect(isErrorType(outcome.error?.type)).toBe(true);
-        expect(typeof outcome.error?.message).toBe('string');
-      }
+          // "AssemblyAI reported an error" reads both with Parameters paths
+          expect(isErrorType(outcome.error?.type)).toBe(true);
+          expect(typeof outcome.error?.message).toBe('string');
+        }
       }
     },
   );
