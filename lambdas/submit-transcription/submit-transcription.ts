@@ -9,8 +9,8 @@
  * the job up among AssemblyAI's recent transcripts by the digest of the exact audio URL it sent,
  * once that request can no longer be creating the job (ASSEMBLYAI_SUBMIT_SETTLE_MS).
  * Chosen over Powertools Idempotency, which needs a DynamoDB table for the same guarantee and
- * cannot recover a job whose answer was lost, and over S3 conditional writes, which the local
- * S3 emulators do not enforce (so the guarantee could not be tested here).
+ * cannot recover a job whose answer was lost (AssemblyAI has no idempotency key: the job exists
+ * once the POST arrives, whatever happens to the answer).
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
