@@ -7,8 +7,13 @@
  * over a completed result), deletes the execution's job at AssemblyAI and removes its work
  * objects. EventBridge delivers at least once: every action is safe to repeat.
  */
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { describeFailure, jobOfExecution, resultOwner } from '../record-failure/record-failure.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  describeFailure,
+  discardWorkObjects,
+  jobOfExecution,
+  resultOwner,
+} from '../record-failure/record-failure.js';
 import {
   type ExecutionStatusChangeDetail,
   type ExecutionStatusChangeEvent,
@@ -27,13 +32,7 @@ import {
   type TranscriptionResult,
 } from '../shared/contracts.js';
 import { type ErrorType, StorageUnavailable } from '../shared/errors.js';
-import {
-  classifyStorageError,
-  deleteKeys,
-  isMissingObject,
-  putJsonIfAbsent,
-  putJsonIfMatch,
-} from '../shared/storage.js';
+import { getJsonWithEtag, putJsonIfAbsent, putJsonIfMatch } from '../shared/storage.js';
 import { processingTimeSeconds } from '../shared/timing.js';
 
 /** What the bot reads in `metadata.failed_state` when the execution itself ended, not a state. */
@@ -98,49 +97,6 @@ export function parseExecutionInput(text: string | null | undefined): unknown {
   }
 }
 
-/** The result at `key` and when it was written; undefined when there is none. */
-async function readResult(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-): Promise<{ result: TranscriptionResult; writtenAt?: Date; etag: string } | undefined> {
-  try {
-    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const text = (await response.Body?.transformToString('utf-8')) ?? 'null';
-    return {
-      result: JSON.parse(text) as TranscriptionResult,
-      writtenAt: response.LastModified,
-      etag: response.ETag ?? '',
-    };
-  } catch (error) {
-    if (isMissingObject(error)) return undefined;
-    return classifyStorageError(error, 'read');
-  }
-}
-
-async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    try {
-      const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } catch (error) {
-      return classifyStorageError(error, 'list');
-    }
-  } while (token);
-  return keys;
-}
-
-/** Step Functions execution names never contain "/"; anything else would not name one work folder. */
-function workFolder(workPrefix: string, name: string): string | undefined {
-  if (!name || name.includes('/') || name === '.' || name === '..') return undefined;
-  return `${workPrefix}${name}/`;
-}
-
 export async function finalizeExecution(
   event: Pick<ExecutionStatusChangeEvent, 'detail'>,
   deps: FinalizeDeps,
@@ -168,7 +124,8 @@ export async function finalizeExecution(
   } else {
     const key = resultKey(config.resultsPrefix, owner.user_id, owner.file_id);
     outcome.result_key = key;
-    const existing = await readResult(s3, config.bucket, key);
+    const read = await getJsonWithEtag<TranscriptionResult>(s3, config.bucket, key);
+    const existing = read && { result: read.value, writtenAt: read.lastModified, etag: read.etag };
     const stoppedAt = new Date(detail.stopDate ?? (deps.now ?? (() => new Date()))());
     resultOfThisExecution = existing?.result.metadata?.execution_arn === detail.executionArn;
     const keep =
@@ -202,8 +159,6 @@ export async function finalizeExecution(
     }
   }
 
-  const folder = workFolder(config.workPrefix, detail.name);
-  if (!folder) return outcome;
   if (deps.provider && !resultOfThisExecution) {
     // From the submission record, or by the marker's audio-URL digest when the answer was lost.
     const id = await jobOfExecution(
@@ -222,12 +177,11 @@ export async function finalizeExecution(
       }
     }
   }
-  const keys = await listKeys(s3, config.bucket, folder);
-  const notDeleted = await deleteKeys(s3, config.bucket, keys);
-  if (notDeleted.length > 0) {
+  const { deleted, left } = await discardWorkObjects(s3, config, detail);
+  if (left.length > 0) {
     // S3 reports per key; thrown so the invocation is retried (a repeat deletes what is left).
     throw new StorageUnavailable('Storage is temporarily unavailable (delete); please try again later');
   }
-  outcome.work_objects_deleted = keys.length;
+  outcome.work_objects_deleted = deleted;
   return outcome;
 }

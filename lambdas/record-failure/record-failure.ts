@@ -9,15 +9,9 @@ import type { WorkflowConfig } from '../shared/config.js';
 import { type FailedResult, FILE_ID_PATTERN, parseUserId, resultKey } from '../shared/contracts.js';
 import { type ErrorType, INTERNAL_ERRORS, isErrorType } from '../shared/errors.js';
 import { writeResult } from '../shared/result-writer.js';
-import { deleteKeys, getJsonIfExists } from '../shared/storage.js';
+import { deleteKeys, getJsonIfExists, listKeys } from '../shared/storage.js';
 import { processingTimeSeconds } from '../shared/timing.js';
-import {
-  type ExecutionRef,
-  SEGMENTS_OBJECT,
-  SUBMISSION_RECORD,
-  TRANSCRIPT_OBJECT,
-  workKey,
-} from '../shared/workflow-state.js';
+import { type ExecutionRef, SUBMISSION_RECORD, workKey } from '../shared/workflow-state.js';
 
 /** State names as in `statemachine/transcription.asl.json` (a test keeps them in step). */
 export const STATE_NAMES = {
@@ -198,19 +192,24 @@ export async function jobOfExecution(
   if (isTranscriptId(record?.transcript_id)) return record.transcript_id;
   if (typeof record?.audio_url_sha256 !== 'string' || typeof record.submitting_since !== 'string')
     return undefined;
-  const since = new Date(Date.parse(record.submitting_since) - 5_000);
-  return (await deps.provider.findSubmitted(record.audio_url_sha256, since))?.id;
+  return (await deps.provider.findSubmitted(record.audio_url_sha256, new Date(record.submitting_since)))?.id;
 }
 
-/** Removes what the execution left under `work/{execution name}/` (best effort; the lifecycle rule expires the rest). */
-export async function discardWorkObjects(s3: S3Client, config: WorkflowConfig, execution: ExecutionRef) {
-  return deleteKeys(
-    s3,
-    config.bucket,
-    [SUBMISSION_RECORD, TRANSCRIPT_OBJECT, SEGMENTS_OBJECT].map((name) =>
-      workKey(config.workPrefix, execution, name),
-    ),
-  );
+/**
+ * Removes everything the execution left under `work/{execution name}/`, listed rather than named
+ * so nothing a step adds later is forgotten. Returns how many were deleted and the keys S3 could
+ * not delete (the lifecycle rule expires those). Used by Record failure and the finalizer.
+ */
+export async function discardWorkObjects(
+  s3: S3Client,
+  config: WorkflowConfig,
+  execution: Pick<ExecutionRef, 'name'>,
+): Promise<{ deleted: number; left: string[] }> {
+  // Execution names never contain "/": anything else would not name one work folder.
+  if (!execution.name || /[/]|^\.\.?$/.test(execution.name)) return { deleted: 0, left: [] };
+  const keys = await listKeys(s3, config.bucket, `${config.workPrefix}${execution.name}/`);
+  const left = await deleteKeys(s3, config.bucket, keys);
+  return { deleted: keys.length - left.length, left };
 }
 
 /**

@@ -58,7 +58,8 @@ export interface SubmittedJob {
 export interface TranscriptionProvider {
   submit(request: SubmitRequest): Promise<SubmittedJob>;
   /**
-   * The job created since `since` whose `audio_url` has this digest (`audioUrlDigest`), if any: how
+   * The job created since `since` (the caller's marker time; the lookup allows for clock skew
+   * between Lambda and AssemblyAI) whose `audio_url` has this digest (`audioUrlDigest`), if any: how
    * a retried Submit finds the job an interrupted attempt may have created (AssemblyAI has no
    * idempotency key). The URL is unique to the attempt that signed it, so a job of another
    * execution — the same file, forced again — is never adopted.
@@ -135,6 +136,8 @@ export function urlPointsAtObject(url: string, object: { bucket: string; key: st
 
 /** Pages of recent transcripts read when looking for a lost job (newest first, 200 each). */
 const LOOKUP_PAGES = 5;
+/** Allowance for clock skew between Lambda and AssemblyAI when matching a job to a marker time. */
+const LOOKUP_CLOCK_SKEW_MS = 5_000;
 /** Time the lookup may take, well inside Submit's Lambda timeout. */
 const LOOKUP_BUDGET_MS = 12_000;
 
@@ -324,7 +327,8 @@ export function createAssemblyAIProvider(options: AssemblyAIOptions): Transcript
       const transcript = await (await service()).submit(params);
       return { id: answeredId((transcript as Partial<Transcript> | null)?.id), status: 'queued' };
     },
-    async findSubmitted(digest, since) {
+    async findSubmitted(digest, markerTime) {
+      const since = new Date(markerTime.getTime() - LOOKUP_CLOCK_SKEW_MS);
       // Newest first, page by page back to `since` (a busy account may create hundreds of jobs in
       // the seconds between a lost answer and its retry), within a time budget so the Lambda
       // never times out here. Read raw: the SDK would parse the zone-less `created` as local time.

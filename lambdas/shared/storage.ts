@@ -11,6 +11,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   type PutObjectCommandInput,
   type S3Client,
@@ -95,6 +96,24 @@ export async function putJson(
     return classifyStorageError(error, 'write');
   }
   return bytes.length;
+}
+
+/** Every key under `prefix`, all pages. */
+export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    try {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } catch (error) {
+      return classifyStorageError(error, 'list');
+    }
+  } while (token);
+  return keys;
 }
 
 /** Deletes the keys; the ones S3 could not delete (reported per key with a 200) are returned. */
@@ -196,11 +215,11 @@ export async function getJsonWithEtag<T>(
   s3: S3Client,
   bucket: string,
   key: string,
-): Promise<{ value: T; etag: string } | undefined> {
+): Promise<{ value: T; etag: string; lastModified?: Date } | undefined> {
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const text = (await response.Body?.transformToString('utf-8')) ?? 'null';
-    return { value: JSON.parse(text) as T, etag: response.ETag ?? '' };
+    return { value: JSON.parse(text) as T, etag: response.ETag ?? '', lastModified: response.LastModified };
   } catch (error) {
     if (isMissingObject(error)) return undefined;
     return classifyStorageError(error, 'read');

@@ -48,9 +48,6 @@ interface SubmissionRecord {
   submitted_at?: string;
 }
 
-/** Allowance for clock skew between Lambda and AssemblyAI when matching a job to the marker. */
-const CLOCK_SKEW_MS = 5_000;
-
 /**
  * How long AssemblyAI may take to start downloading: until the poll deadline (a job still queued
  * then is abandoned anyway), capped by PRESIGNED_URL_TTL_SECONDS. A 10 s voice message gets
@@ -122,7 +119,7 @@ async function jobOfEarlierAttempt(
       `An earlier submission may still be creating the job; looking it up after ${new Date(settled).toISOString()}`,
     );
   }
-  return provider.findSubmitted(marker.audio_url_sha256, new Date(since - CLOCK_SKEW_MS));
+  return provider.findSubmitted(marker.audio_url_sha256, new Date(since));
 }
 
 export async function submitTranscription(state: ValidatedState, deps: SubmitDeps): Promise<TranscriptJob> {

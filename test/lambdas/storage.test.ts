@@ -58,6 +58,7 @@ describe('conditional storage helpers against the embedded S3', () => {
       expect(await getJsonWithEtag(s3.client, BUCKET, 'absent/new.json')).toEqual({
         value: { status: 'completed' },
         etag: etagOf({ status: 'completed' }),
+        lastModified: expect.any(Date),
       });
     });
 
