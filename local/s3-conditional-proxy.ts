@@ -20,6 +20,7 @@
  */
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { forwardRequest } from './http-forward.js';
 
 export interface S3ConditionalProxy {
   url: string;
@@ -217,24 +218,8 @@ export async function startS3ConditionalProxy(
       head.end();
     });
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer) => {
-    const out = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    out.on('error', () => res.destroy());
-    if (body) out.end(body);
-    else req.pipe(out);
-  };
+  const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer) =>
+    forwardRequest(upstream, req, res, body);
 
   const refuse = (req: IncomingMessage, res: ServerResponse, refusal: Refusal) => {
     const label = `${refusal.status} ${refusal.code}`;

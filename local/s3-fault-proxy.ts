@@ -4,8 +4,9 @@
  * AWS SDK's retries and the state machine's retries cope with a throttled or failing S3.
  * No library injects faults into s3rver; this is ~60 lines of node:http.
  */
-import { createServer, request } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { forwardRequest } from './http-forward.js';
 
 export interface S3Fault {
   /** HTTP method to match, e.g. `PUT`. @default any */
@@ -53,21 +54,7 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
       );
       return;
     }
-    const forward = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
+    forwardRequest(upstream, req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

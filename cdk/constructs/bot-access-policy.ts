@@ -1,12 +1,8 @@
-/**
- * What the chat bot needs and nothing more, as one managed policy to attach to the bot's role or
- * user: upload audio under the input prefix, start and look up executions, read results.
- */
-import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
 import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResources } from '../nag.js';
+import { executionsArn } from '../naming.js';
 import { OBJECT_PREFIX_WILDCARD_REASON, type TranscriptionStorage } from './transcription-storage.js';
 
 export interface BotAccessPolicyProps {
@@ -50,17 +46,7 @@ export class BotAccessPolicy extends Construct {
     const executions = new PolicyStatement({
       effect: Effect.ALLOW,
       actions: ['states:DescribeExecution'],
-      resources: [
-        Arn.format(
-          {
-            service: 'states',
-            resource: 'execution',
-            resourceName: `${stateMachine.stateMachineName}:*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          },
-          Stack.of(this),
-        ),
-      ],
+      resources: [executionsArn(this, stateMachine)],
     });
     acknowledgeWildcardResources(
       this,

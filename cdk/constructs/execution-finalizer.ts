@@ -5,7 +5,7 @@
  * Lambda's asynchronous invocation retries failures, and whatever still fails lands in one dead
  * letter queue that the monitoring alarms on: a message there is a user who never heard back.
  */
-import { Arn, ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -20,7 +20,7 @@ import {
 } from '../../lambdas/finalize-execution/execution-events.js';
 import type { DeploymentConfig } from '../config.js';
 import { acknowledge } from '../nag.js';
-import { namePrefix } from '../naming.js';
+import { executionsArn, namePrefix } from '../naming.js';
 import { handlerEntry, LOCK_FILE } from '../paths.js';
 import type { AssemblyAiApiKey } from './assemblyai-api-key.js';
 import { TranscriptionFunction } from './transcription-function.js';
@@ -89,17 +89,7 @@ export class ExecutionFinalizer extends Construct {
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['states:DescribeExecution'],
-        resources: [
-          Arn.format(
-            {
-              service: 'states',
-              resource: 'execution',
-              resourceName: `${stateMachine.stateMachineName}:*`,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            },
-            Stack.of(this),
-          ),
-        ],
+        resources: [executionsArn(this, stateMachine)],
       }),
       'DescribeExecution (for an event too large to carry the input) on this state machine\'s executions only: execution ARNs are the state machine\'s plus a name chosen per file, so "{stateMachine}:*" is the narrowest resource.',
     );
