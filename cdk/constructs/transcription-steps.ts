@@ -68,8 +68,9 @@ export const WORKFLOW_STEPS: readonly StepSpec[] = [
     placeholder: 'SubmitTranscriptionFunctionArn',
     memorySize: 256,
     timeout: Duration.seconds(25),
-    // `read` on the input prefix is what the presigned GET URL handed to AssemblyAI is signed with.
-    objects: { input: ['read'], work: ['read', 'write'] },
+    // `read` on the input prefix is what the presigned GET URL handed to AssemblyAI is signed with;
+    // `read` on results tells whether the holder of a file's claim has ended.
+    objects: { input: ['read'], work: ['read', 'write'], results: ['read'] },
     listBucket: true,
     readsApiKey: true,
   },
@@ -78,8 +79,9 @@ export const WORKFLOW_STEPS: readonly StepSpec[] = [
     placeholder: 'CheckTranscriptFunctionArn',
     memorySize: 512,
     timeout: Duration.seconds(50),
-    objects: { work: ['write'] },
-    listBucket: false,
+    // `read` on results: an execution following another one's transcription waits for its result.
+    objects: { work: ['write'], results: ['read'] },
+    listBucket: true,
     readsApiKey: true,
   },
   {

@@ -5,16 +5,19 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  capProviderText,
   classifyJobError,
   type ProviderTranscript,
   type TranscriptionProvider,
   toStoredTranscript,
 } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
+import { resultKey, type TranscriptionResult, tellsEndOf, transcribesAudio } from '../shared/contracts.js';
 import { ProviderUnavailable, TranscriptionFailed, TranscriptionTimedOut } from '../shared/errors.js';
-import { putJson } from '../shared/storage.js';
+import { getJsonIfExists, putJson } from '../shared/storage.js';
 import { nextWaitSeconds, plannedAudioSeconds } from '../shared/wait-policy.js';
 import {
+  type FollowedExecution,
   type ProviderStatus,
   type SubmittedState,
   TRANSCRIPT_OBJECT,
@@ -54,10 +57,58 @@ function checkedAnswer(answer: unknown, id: string): ProviderTranscript & { stat
   return transcript as ProviderTranscript & { status: ProviderStatus };
 }
 
+/** Past the deadline: the loop ends with a typed error (and a failed result for the bot). */
+function timedOut(job: TranscriptJob, status: string, at: Date): TranscriptionTimedOut {
+  const minutes = Math.round((at.getTime() - new Date(job.submitted_at).getTime()) / 60_000);
+  return new TranscriptionTimedOut(
+    `The transcription did not finish in time (${minutes} min, status "${status}"); please try again later`,
+  );
+}
+
+function nextWait(state: SubmittedState, config: WorkflowConfig, at: Date): number {
+  const job = state.transcript;
+  return nextWaitSeconds(
+    {
+      audioSeconds: plannedAudioSeconds(state.audio, config.maxAudioSeconds),
+      submittedAt: new Date(job.submitted_at),
+      deadline: new Date(job.deadline_at),
+      now: at,
+    },
+    config.poll,
+  );
+}
+
+/**
+ * An execution following another one's transcription of the same audio (see Submit's file claim)
+ * reads the file's result instead of AssemblyAI: a completed result of this audio, whoever wrote
+ * it, ends the run through "Transcript ready?" without a job of its own; a failure of the followed
+ * execution is this one's too (a new request then transcribes afresh).
+ */
+async function checkFollowed(state: SubmittedState, deps: CheckDeps): Promise<TranscriptJob> {
+  const { s3, config } = deps;
+  const job = state.transcript;
+  const follows = job.follows as FollowedExecution;
+  const checked: TranscriptJob = { ...job, checks: job.checks + 1 };
+  const key = resultKey(config.resultsPrefix, state.request.user_id, state.request.file_id);
+  const result = await getJsonIfExists<TranscriptionResult>(s3, config.bucket, key);
+  if (result && transcribesAudio(result, state.request.s3_key, state.audio.etag)) {
+    const existing_result = { key, execution_arn: result.metadata.execution_arn };
+    return { ...checked, status: 'completed', existing_result, wait_seconds: 0 };
+  }
+  if (result?.status === 'failed' && tellsEndOf(result, follows.execution_arn)) {
+    const error = { type: result.error.type, message: capProviderText(result.error.message) };
+    return { ...checked, status: 'error', error, wait_seconds: 0 };
+  }
+  const at = deps.now?.() ?? new Date();
+  if (at >= new Date(job.deadline_at)) throw timedOut(job, 'waiting for another request', at);
+  return { ...checked, wait_seconds: nextWait(state, config, at) };
+}
+
 export async function checkTranscript(state: SubmittedState, deps: CheckDeps): Promise<TranscriptJob> {
   const { s3, provider, config } = deps;
   const now = deps.now ?? (() => new Date());
   const job = state.transcript;
+  if (job.follows) return checkFollowed(state, deps);
   const transcript = checkedAnswer(await provider.get(job.id), job.id);
   const checked: TranscriptJob = { ...job, checks: job.checks + 1, status: transcript.status };
 
@@ -78,23 +129,6 @@ export async function checkTranscript(state: SubmittedState, deps: CheckDeps): P
   }
 
   const at = now();
-  const deadline = new Date(job.deadline_at);
-  if (at >= deadline) {
-    const minutes = Math.round((at.getTime() - new Date(job.submitted_at).getTime()) / 60_000);
-    throw new TranscriptionTimedOut(
-      `The transcription did not finish in time (${minutes} min, status "${transcript.status}"); please try again later`,
-    );
-  }
-  return {
-    ...checked,
-    wait_seconds: nextWaitSeconds(
-      {
-        audioSeconds: plannedAudioSeconds(state.audio, config.maxAudioSeconds),
-        submittedAt: new Date(job.submitted_at),
-        deadline,
-        now: at,
-      },
-      config.poll,
-    ),
-  };
+  if (at >= new Date(job.deadline_at)) throw timedOut(job, transcript.status, at);
+  return { ...checked, wait_seconds: nextWait(state, config, at) };
 }

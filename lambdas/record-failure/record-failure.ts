@@ -11,7 +11,7 @@ import { type ErrorType, INTERNAL_ERRORS, isErrorType } from '../shared/errors.j
 import { writeResult } from '../shared/result-writer.js';
 import { deleteKeys, getJsonIfExists, listKeys } from '../shared/storage.js';
 import { processingTimeSeconds } from '../shared/timing.js';
-import { type ExecutionRef, SUBMISSION_RECORD, workKey } from '../shared/workflow-state.js';
+import { CLAIMS_FOLDER, type ExecutionRef, SUBMISSION_RECORD, workKey } from '../shared/workflow-state.js';
 
 /** State names as in `statemachine/transcription.asl.json` (a test keeps them in step). */
 export const STATE_NAMES = {
@@ -138,6 +138,7 @@ export async function recordFailure(
       ...(typeof (event.state.request as { s3_key?: unknown } | undefined)?.s3_key === 'string' && {
         s3_key: (event.state.request as { s3_key: string }).s3_key,
       }),
+      ...sharedFailure(event.state),
     },
   };
   // Conditional, so a failure never overwrites a completed transcript it should not (see result-writer).
@@ -154,6 +155,18 @@ export async function recordFailure(
     };
   }
   return { Error: error.type, Cause: error.message, failed_state: failedState, result_key: key };
+}
+
+/**
+ * A run that followed another execution's transcription (Submit's file claim) and fails with that
+ * execution's failure says so: the next request then knows the file's holder has ended.
+ */
+function sharedFailure(state: Record<string, unknown>): { followed_execution_arn?: string } {
+  const transcript = state.transcript as
+    | { status?: unknown; follows?: { execution_arn?: unknown } }
+    | undefined;
+  const arn = transcript?.follows?.execution_arn;
+  return transcript?.status === 'error' && typeof arn === 'string' ? { followed_execution_arn: arn } : {};
 }
 
 /** What the failed run knew of its request and audio, for the result writer. */
@@ -205,8 +218,11 @@ export async function discardWorkObjects(
   config: WorkflowConfig,
   execution: Pick<ExecutionRef, 'name'>,
 ): Promise<{ deleted: number; left: string[] }> {
-  // Execution names never contain "/": anything else would not name one work folder.
-  if (!execution.name || /[/]|^\.\.?$/.test(execution.name)) return { deleted: 0, left: [] };
+  // Execution names never contain "/": anything else would not name one work folder. The claims
+  // folder holds other executions' claims, never one execution's objects.
+  if (!execution.name || /[/]|^\.\.?$/.test(execution.name) || execution.name === CLAIMS_FOLDER) {
+    return { deleted: 0, left: [] };
+  }
   const keys = await listKeys(s3, config.bucket, `${config.workPrefix}${execution.name}/`);
   const left = await deleteKeys(s3, config.bucket, keys);
   return { deleted: keys.length - left.length, left };

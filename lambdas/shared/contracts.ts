@@ -153,10 +153,36 @@ export interface FailedResult {
     failed_state: string;
     /** The input's key, when it had a valid one. */
     s3_key?: string;
+    /**
+     * Set when this execution did not transcribe but waited for another one of the same audio,
+     * and fails because that one failed: its ARN.
+     */
+    followed_execution_arn?: string;
   };
 }
 
+/** Whether `result` tells that `executionArn` has ended: its own result, or its failure shared by a follower. */
+export function tellsEndOf(result: TranscriptionResult | undefined, executionArn: string): boolean {
+  if (!result?.metadata) return false;
+  if (result.metadata.execution_arn === executionArn) return true;
+  return result.status === 'failed' && result.metadata.followed_execution_arn === executionArn;
+}
+
 export type TranscriptionResult = CompletedResult | FailedResult;
+
+/**
+ * A completed result of exactly this audio — the same `s3_key` and the same object (its ETag) —
+ * answers a request for it. One of other audio under the same file id (a new upload, another
+ * key) does not, nor does one written before results named their audio.
+ */
+export function transcribesAudio(
+  result: TranscriptionResult,
+  s3Key: string,
+  etag: string | undefined,
+): result is CompletedResult {
+  if (result.status !== 'completed' || !etag) return false;
+  return result.metadata?.s3_key === s3Key && result.metadata.audio_etag === etag;
+}
 
 export const DEFAULT_INPUT_PREFIX = 'transcription/';
 export const DEFAULT_RESULTS_PREFIX = 'results/';

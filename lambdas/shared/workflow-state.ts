@@ -27,7 +27,17 @@ export interface AudioInfo {
 
 export type ProviderStatus = 'queued' | 'processing' | 'completed' | 'error';
 
-/** The provider job, written by "Submit to AssemblyAI" and rewritten by each "Check transcript status". */
+/** Another execution of the same audio that holds the file's claim: this one waits for its result. */
+export interface FollowedExecution {
+  execution_arn: string;
+  execution_name: string;
+}
+
+/**
+ * The provider job, written by "Submit to AssemblyAI" and rewritten by each "Check transcript status".
+ * When another execution is already transcribing this very audio (`follows`), this execution
+ * created no job (`id` is empty) and the loop watches the file's result instead of AssemblyAI.
+ */
 export interface TranscriptJob {
   id: string;
   status: ProviderStatus;
@@ -42,6 +52,10 @@ export interface TranscriptJob {
   error?: { type: ErrorType; message: string };
   /** Set when status is `completed`: the raw transcript stored in S3. */
   transcript_key?: string;
+  /** Set when this execution waits for another one's result instead of submitting. */
+  follows?: FollowedExecution;
+  /** Set when the followed execution's result answers this request: "Transcript ready?" ends the run. */
+  existing_result?: { key: string; execution_arn: string };
 }
 
 export interface SegmentsRef {
@@ -81,6 +95,16 @@ export interface SubmittedState extends ValidatedState {
 
 export interface FormattedState extends SubmittedState {
   segments: SegmentsRef;
+}
+
+/**
+ * `work/claims/{user_id}/{file_id}.json`: which execution is transcribing the file (see Submit).
+ * Execution folders sit beside it; an execution named `claims` gets no work folder clean-up.
+ */
+export const CLAIMS_FOLDER = 'claims';
+
+export function claimKey(workPrefix: string, userId: number, fileId: string): string {
+  return `${workPrefix}${CLAIMS_FOLDER}/${userId}/${fileId}.json`;
 }
 
 /** Names of the intermediate objects under an execution's work prefix. */

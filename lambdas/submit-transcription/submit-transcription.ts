@@ -8,6 +8,8 @@
  * only the marker — the earlier attempt died or lost the answer after the request left — looks
  * the job up among AssemblyAI's recent transcripts by the digest of the exact audio URL it sent,
  * once that request can no longer be creating the job (ASSEMBLYAI_SUBMIT_SETTLE_MS).
+ * Before a first submission the execution claims the file (`file-claim.ts`): when another
+ * execution is already transcribing the same audio, this one submits nothing and follows it.
  * Chosen over Powertools Idempotency, which needs a DynamoDB table for the same guarantee and
  * cannot recover a job whose answer was lost (AssemblyAI has no idempotency key: the job exists
  * once the POST arrives, whatever happens to the answer).
@@ -26,11 +28,13 @@ import {
 import { getJsonIfExists, headObject, isPreconditionFailed, putJson } from '../shared/storage.js';
 import { nextWaitSeconds, plannedAudioSeconds, pollDeadline } from '../shared/wait-policy.js';
 import {
+  type FollowedExecution,
   SUBMISSION_RECORD,
   type TranscriptJob,
   type ValidatedState,
   workKey,
 } from '../shared/workflow-state.js';
+import { claimFile } from './file-claim.js';
 
 export interface SubmitDeps {
   s3: S3Client;
@@ -122,6 +126,29 @@ async function jobOfEarlierAttempt(
   return provider.findSubmitted(marker.audio_url_sha256, new Date(since));
 }
 
+/**
+ * The loop's state for an execution that follows another one's transcription of the same audio:
+ * no job of its own, the same deadline and waits as one (see `claimFile`).
+ */
+function followingJob(
+  state: ValidatedState,
+  config: WorkflowConfig,
+  follows: FollowedExecution,
+  now: Date,
+): TranscriptJob {
+  const audioSeconds = plannedAudioSeconds(state.audio, config.maxAudioSeconds);
+  const deadline = pollDeadline(now, audioSeconds, config.poll);
+  return {
+    id: '',
+    status: 'queued',
+    submitted_at: now.toISOString(),
+    deadline_at: deadline.toISOString(),
+    checks: 0,
+    wait_seconds: nextWaitSeconds({ audioSeconds, submittedAt: now, deadline, now }, config.poll),
+    follows,
+  };
+}
+
 export async function submitTranscription(state: ValidatedState, deps: SubmitDeps): Promise<TranscriptJob> {
   const { s3, provider, config } = deps;
   const now = deps.now ?? (() => new Date());
@@ -133,6 +160,11 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
     record = { transcript_id: found.transcript_id, submitted_at: found.submitted_at };
   } else {
     let job = found ? await jobOfEarlierAttempt(found, provider, config, now()) : undefined;
+    // An attempt that may have created a job (a marker) owns the file whatever the claim says now.
+    if (!job && !found?.audio_url_sha256) {
+      const claim = await claimFile(s3, config, state, now());
+      if (!claim.holds) return followingJob(state, config, claim.follows, now());
+    }
     if (!job) {
       await assertAudioUnchanged(s3, state, config);
       const audioUrl = await signAudioUrl(s3, state, config, now());

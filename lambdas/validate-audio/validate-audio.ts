@@ -9,7 +9,12 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { type IAudioMetadata, type IFormat, parseFromTokenizer } from 'music-metadata';
 import type { z } from 'zod';
 import type { WorkflowConfig } from '../shared/config.js';
-import { resultKey, type TranscriptionRequest, type TranscriptionResult } from '../shared/contracts.js';
+import {
+  resultKey,
+  type TranscriptionRequest,
+  type TranscriptionResult,
+  transcribesAudio,
+} from '../shared/contracts.js';
 import {
   AudioEmpty,
   AudioNotFound,
@@ -378,10 +383,8 @@ async function existingCompletedResult(
   if (request.force) return undefined;
   const key = resultKey(config.resultsPrefix, request.user_id, request.file_id);
   const existing = await getJsonIfExists<TranscriptionResult>(s3, config.bucket, key);
-  if (existing?.status !== 'completed') return undefined;
-  const { s3_key, audio_etag, execution_arn } = existing.metadata;
-  return s3_key === request.s3_key && audio_etag === head.etag && head.etag !== ''
-    ? { key, execution_arn }
+  return existing && transcribesAudio(existing, request.s3_key, head.etag)
+    ? { key, execution_arn: existing.metadata.execution_arn }
     : undefined;
 }
 

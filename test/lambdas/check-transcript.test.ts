@@ -274,3 +274,140 @@ describe('checkTranscript against the emulator', () => {
     expect(await s3.exists(job.transcript_key ?? '')).toBe(true);
   });
 });
+
+describe('checkTranscript for an execution following another one of the same audio', () => {
+  const ETAG = '"0123456789abcdef0123456789abcdef"';
+  const leader = newExecution();
+  let fileCounter = 0;
+
+  /** A follower's state for a fresh file id, and where that file's result lives. */
+  function follower() {
+    fileCounter += 1;
+    const base = submittedState({
+      id: '',
+      follows: { execution_arn: leader.arn, execution_name: leader.name },
+    });
+    const request = { ...base.request, file_id: `followed-${fileCounter}` };
+    const following: typeof base = { ...base, request, audio: { ...base.audio, etag: ETAG } };
+    return { following, resultKey: `results/${request.user_id}/${request.file_id}.json` };
+  }
+
+  const completedResult = (
+    overrides: { execution_arn?: string; audio_etag?: string; s3_key?: string } = {},
+  ) => ({
+    status: 'completed',
+    file_id: 'x',
+    user_id: REQUEST.user_id,
+    segments: [],
+    metadata: {
+      total_segments: 0,
+      processing_time: 1,
+      audio_duration: 1,
+      language_code: 'en',
+      language_confidence: null,
+      speech_model_used: null,
+      transcript_id: 'b3a4c2e1-0000-4000-8000-00000000000f',
+      execution_arn: overrides.execution_arn ?? leader.arn,
+      s3_key: overrides.s3_key ?? REQUEST.s3_key,
+      audio_etag: overrides.audio_etag ?? ETAG,
+    },
+  });
+
+  it('ends with the result the followed execution wrote, asking AssemblyAI nothing', async () => {
+    // Arrange
+    const { following, resultKey } = follower();
+    await s3.put(resultKey, JSON.stringify(completedResult()));
+    const { provider, asked } = scriptedProvider(completed);
+
+    // Act
+    const job = await checkTranscript(following, { s3: s3.client, provider, config, now: beforeDeadline });
+
+    // Assert
+    expect(job).toMatchObject({
+      status: 'completed',
+      existing_result: { key: resultKey, execution_arn: leader.arn },
+    });
+    expect(job.transcript_key).toBeUndefined();
+    expect(asked).toEqual([]);
+  });
+
+  it('keeps waiting while the result there is of other audio (an earlier upload under the file id)', async () => {
+    // Arrange
+    const { following, resultKey } = follower();
+    await s3.put(resultKey, JSON.stringify(completedResult({ audio_etag: '"an-earlier-upload"' })));
+    const { provider } = scriptedProvider(completed);
+
+    // Act
+    const job = await checkTranscript(following, { s3: s3.client, provider, config, now: beforeDeadline });
+
+    // Assert
+    expect(job.status).toBe('queued');
+    expect(job.existing_result).toBeUndefined();
+    expect(job.checks).toBe(1);
+    expect(job.wait_seconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it("fails with the followed execution's error when it ended failed", async () => {
+    // Arrange
+    const { following, resultKey } = follower();
+    const failure = { type: 'AudioDownloadFailed', message: 'AssemblyAI could not download the audio file' };
+    await s3.put(
+      resultKey,
+      JSON.stringify({
+        status: 'failed',
+        file_id: following.request.file_id,
+        user_id: REQUEST.user_id,
+        error: failure,
+        metadata: { processing_time: 2, execution_arn: leader.arn, failed_state: 'Check transcript status' },
+      }),
+    );
+    const { provider } = scriptedProvider(completed);
+
+    // Act
+    const job = await checkTranscript(following, { s3: s3.client, provider, config, now: beforeDeadline });
+
+    // Assert
+    expect(job).toMatchObject({ status: 'error', error: failure });
+  });
+
+  it('ignores a failed result of an older execution and keeps waiting for the followed one', async () => {
+    // Arrange
+    const { following, resultKey } = follower();
+    await s3.put(
+      resultKey,
+      JSON.stringify({
+        status: 'failed',
+        file_id: following.request.file_id,
+        user_id: REQUEST.user_id,
+        error: { type: 'ProviderUnavailable', message: 'AssemblyAI is unavailable' },
+        metadata: {
+          processing_time: 2,
+          execution_arn: newExecution().arn,
+          failed_state: 'Submit to AssemblyAI',
+        },
+      }),
+    );
+    const { provider } = scriptedProvider(completed);
+
+    // Act
+    const job = await checkTranscript(following, { s3: s3.client, provider, config, now: beforeDeadline });
+
+    // Assert
+    expect(job.status).toBe('queued');
+  });
+
+  it('gives up with TranscriptionTimedOut at its deadline, like any other loop', async () => {
+    // Arrange
+    const { following } = follower();
+    const { provider } = scriptedProvider(completed);
+    const pastDeadline = () => new Date(Date.parse(following.transcript.deadline_at) + 1000);
+
+    // Act
+    const error = await rejectionOf(
+      checkTranscript(following, { s3: s3.client, provider, config, now: pastDeadline }),
+    );
+
+    // Assert
+    expect(error.name).toBe('TranscriptionTimedOut');
+  });
+});

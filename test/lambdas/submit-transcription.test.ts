@@ -328,3 +328,170 @@ describe('presignedUrlLifetime', () => {
     expect(presignedUrlLifetime(withDuration(36_000), config, now)).toBe(3600);
   });
 });
+
+describe('the file claim: one job per file whatever the execution names', () => {
+  let fileCounter = 0;
+  let etag: string | undefined;
+
+  beforeAll(async () => {
+    etag = (await headObject(s3.client, TEST_BUCKET, REQUEST.s3_key))?.etag;
+  });
+
+  /** A fresh file id per test, the same validated audio for every execution of it. */
+  function executionsOfOneFile() {
+    fileCounter += 1;
+    const request = { ...REQUEST, file_id: `claimed-${fileCounter}` };
+    return (overrides: Partial<ValidatedState['request']> = {}): ValidatedState =>
+      validated({ request: { ...request, ...overrides }, audio: { ...HELLO_OGG_AUDIO, etag } });
+  }
+
+  const failedResultOf = (state: ValidatedState) => ({
+    status: 'failed',
+    file_id: state.request.file_id,
+    user_id: state.request.user_id,
+    error: { type: 'ProviderUnavailable', message: 'AssemblyAI is unavailable' },
+    metadata: {
+      processing_time: 3,
+      execution_arn: state.execution.arn,
+      failed_state: 'Submit to AssemblyAI',
+    },
+  });
+
+  it('follows the execution already transcribing the same audio instead of submitting again', async () => {
+    // Arrange
+    const execution = executionsOfOneFile();
+    const first = execution();
+    const second = execution();
+    const job = await submitTranscription(first, { s3: s3.client, provider, config, now });
+
+    // Act
+    const followed = await submitTranscription(second, { s3: s3.client, provider, config, now });
+
+    // Assert
+    expect(emulator.stats().transcripts.map((t) => t.id)).toEqual([job.id]);
+    expect(followed).toMatchObject({
+      id: '',
+      status: 'queued',
+      follows: { execution_arn: first.execution.arn, execution_name: first.execution.name },
+    });
+    expect(await s3.exists(`work/${second.execution.name}/submission.json`)).toBe(false);
+  });
+
+  it('creates exactly one job when five executions of one file submit at the same moment', async () => {
+    // Arrange
+    const execution = executionsOfOneFile();
+    const states = Array.from({ length: 5 }, () => execution());
+
+    // Act
+    const jobs = await Promise.all(
+      states.map((state) => submitTranscription(state, { s3: s3.client, provider, config, now })),
+    );
+
+    // Assert
+    expect(emulator.stats().submissions).toBe(1);
+    const holderIndex = jobs.findIndex((j) => !j.follows);
+    expect(jobs.filter((j) => j.follows)).toHaveLength(4);
+    const holderArn = states[holderIndex]?.execution.arn;
+    expect(new Set(jobs.filter((j) => j.follows).map((j) => j.follows?.execution_arn))).toEqual(
+      new Set([holderArn]),
+    );
+  });
+
+  it('submits its own job for another object at the same key (a new upload is other audio)', async () => {
+    // Arrange: the holder validated an object with another ETag
+    const execution = executionsOfOneFile();
+    const holder = execution();
+    await s3.put(
+      `work/claims/${holder.request.user_id}/${holder.request.file_id}.json`,
+      JSON.stringify({
+        execution_arn: holder.execution.arn,
+        execution_name: holder.execution.name,
+        s3_key: holder.request.s3_key,
+        audio_etag: '"an-earlier-upload"',
+        claimed_at: NOW.toISOString(),
+        live_until: new Date(NOW.getTime() + 3_600_000).toISOString(),
+      }),
+    );
+
+    // Act
+    const job = await submitTranscription(execution(), { s3: s3.client, provider, config, now });
+
+    // Assert
+    expect(job.follows).toBeUndefined();
+    expect(emulator.stats().transcripts.map((t) => t.id)).toEqual([job.id]);
+  });
+
+  it('submits when forced, even while another execution holds the file', async () => {
+    // Arrange
+    const execution = executionsOfOneFile();
+    await submitTranscription(execution(), { s3: s3.client, provider, config, now });
+
+    // Act
+    const forced = await submitTranscription(execution({ force: true }), {
+      s3: s3.client,
+      provider,
+      config,
+      now,
+    });
+
+    // Assert
+    expect(forced.follows).toBeUndefined();
+    expect(emulator.stats().submissions).toBe(2);
+  });
+
+  it('takes the file over from a holder that ended failed, so a new request transcribes afresh', async () => {
+    // Arrange
+    const execution = executionsOfOneFile();
+    const first = execution();
+    await submitTranscription(first, { s3: s3.client, provider, config, now });
+    const { user_id, file_id } = first.request;
+    await s3.put(`results/${user_id}/${file_id}.json`, JSON.stringify(failedResultOf(first)));
+    const second = execution();
+
+    // Act
+    const job = await submitTranscription(second, { s3: s3.client, provider, config, now });
+    const third = await submitTranscription(execution(), { s3: s3.client, provider, config, now });
+
+    // Assert: the second holds the claim now, so a third follows it
+    expect(job.follows).toBeUndefined();
+    expect(emulator.stats().submissions).toBe(2);
+    expect(third.follows?.execution_arn).toBe(second.execution.arn);
+  });
+
+  it('takes the file over from a holder that stayed silent past its deadline and allowance', async () => {
+    // Arrange: the holder wrote no result (even its finalizer failed)
+    const execution = executionsOfOneFile();
+    await submitTranscription(execution(), { s3: s3.client, provider, config, now });
+    const claim = JSON.parse(
+      (await s3.get(`work/claims/${REQUEST.user_id}/claimed-${fileCounter}.json`))?.body ?? '{}',
+    );
+    const afterLiveUntil = () => new Date(Date.parse(claim.live_until) + 1000);
+
+    // Act
+    const job = await submitTranscription(execution(), {
+      s3: s3.client,
+      provider,
+      config,
+      now: afterLiveUntil,
+    });
+
+    // Assert
+    expect(job.follows).toBeUndefined();
+    expect(emulator.stats().submissions).toBe(2);
+  });
+
+  it('keeps the claim across its own retries, so a retry never turns into a follower', async () => {
+    // Arrange: the first attempt's submit is refused with a 503 after the claim was taken
+    const execution = executionsOfOneFile();
+    const state = execution();
+    emulator.injectFault({ kind: 'server-error', status: 503, on: 'submit', times: 1 });
+    await rejectionOf(submitTranscription(state, { s3: s3.client, provider, config, now }));
+
+    // Act
+    const job = await submitTranscription(state, { s3: s3.client, provider, config, now });
+
+    // Assert
+    expect(job.follows).toBeUndefined();
+    expect(emulator.stats().transcripts.map((t) => t.id)).toEqual([job.id]);
+  });
+});

@@ -244,6 +244,68 @@ describe('the promise under real timing', () => {
     },
   );
 
+  it('creates one job when three executions under different names start for one file at once', async () => {
+    // Arrange: a bot that did not reuse the execution name
+    const input = await upload(sample);
+    const names = ['first', 'second', 'third'].map((n) => `${input.file_id}-${n}`);
+
+    // Act
+    const outcomes = await Promise.all(
+      names.map((executionName) => harness.workflow().run(input, harness.runOptions({ executionName }))),
+    );
+
+    // Assert: one job; every execution succeeded; one formatted and persisted, the others reused it
+    expect(submissionsFor(input)).toBe(1);
+    expect(outcomes.map((o) => o.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    const persisted = outcomes.filter((o) => o.statesEntered.includes('Persist result'));
+    expect(persisted).toHaveLength(1);
+    const result = await harness.readResult(77, input.file_id);
+    expect(result?.status).toBe('completed');
+    expect(result?.metadata.execution_arn).toBe(persisted[0]?.executionArn);
+    for (const follower of outcomes.filter((o) => o !== persisted[0])) {
+      expect(follower.statesEntered).not.toContain('Format segments');
+      expect(follower.output).toMatchObject({
+        transcript: { existing_result: { execution_arn: result?.metadata.execution_arn } },
+      });
+    }
+  });
+
+  it('lets a new request transcribe afresh after the execution it followed failed', async () => {
+    // Arrange: the first execution's job fails at AssemblyAI; a second one starts while it runs
+    const input = await upload(sample);
+    harness.emulator.injectFault({
+      kind: 'transcript-error',
+      message: 'Server error, developers have been alerted',
+      times: 1,
+    });
+    // The first one's status checks are held back until the second one has submitted (or followed)
+    let secondSubmitted!: () => void;
+    const submitted = new Promise<void>((resolve) => {
+      secondSubmitted = resolve;
+    });
+    const check = harness.handlers['check-transcript'] as (event: unknown) => Promise<unknown>;
+    const submit = harness.handlers['submit-transcription'] as (event: unknown) => Promise<unknown>;
+    const firstRun = harness
+      .workflow({ 'check-transcript': async (event) => submitted.then(() => check(event)) })
+      .run(input, harness.runOptions({ executionName: `${input.file_id}-a` }));
+    const secondRun = harness
+      .workflow({ 'submit-transcription': (event) => submit(event).finally(secondSubmitted) })
+      .run(input, harness.runOptions({ executionName: `${input.file_id}-b` }));
+    const [first, second] = await Promise.all([firstRun, secondRun]);
+
+    // Act: the bot asks again under a third name
+    const third = await harness
+      .workflow()
+      .run(input, harness.runOptions({ executionName: `${input.file_id}-c` }));
+
+    // Assert: the follower shared the failure, the new request made the second and last job
+    expect([first.status, second.status]).toEqual(['FAILED', 'FAILED']);
+    expect([first.error, second.error]).toEqual(['TranscriptionFailed', 'TranscriptionFailed']);
+    expect(third.status).toBe('SUCCEEDED');
+    expect(submissionsFor(input)).toBe(2);
+    expect((await harness.readResult(77, input.file_id))?.status).toBe('completed');
+  });
+
   it('never adopts the job of another execution of the same file whose answer was lost', async () => {
     // Arrange: two forced executions of one file; the second loses its submit answer
     const input = await upload(sample);

@@ -54,6 +54,7 @@ describe('statemachine/transcription.asl.json', () => {
     expect(definition.States['Check transcript status']?.Next).toBe('Transcript ready?');
     expect(definition.States['Transcript ready?']?.Default).toBe('Wait for transcript');
     expect(definition.States['Transcript ready?']?.Choices?.map((c) => c.Next)).toEqual([
+      'Transcribed',
       'Format segments',
       'AssemblyAI reported an error',
     ]);

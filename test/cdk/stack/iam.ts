@@ -35,10 +35,16 @@ const EXPECTED: Record<(typeof STEPS)[number], string[]> = {
     's3:GetObject <bucket.Arn>/transcription/*',
     's3:GetObject <bucket.Arn>/work/*',
     's3:PutObject <bucket.Arn>/work/*',
+    's3:GetObject <bucket.Arn>/results/*',
     's3:ListBucket <bucket.Arn>',
     'secretsmanager:GetSecretValue <secret>',
   ],
-  'check-transcript': ['s3:PutObject <bucket.Arn>/work/*', 'secretsmanager:GetSecretValue <secret>'],
+  'check-transcript': [
+    's3:PutObject <bucket.Arn>/work/*',
+    's3:GetObject <bucket.Arn>/results/*',
+    's3:ListBucket <bucket.Arn>',
+    'secretsmanager:GetSecretValue <secret>',
+  ],
   'format-segments': ['s3:GetObject <bucket.Arn>/work/*', 's3:PutObject <bucket.Arn>/work/*'],
   'persist-result': [
     's3:GetObject <bucket.Arn>/work/*',
@@ -178,7 +184,11 @@ describe('IAM', () => {
         `kms:GenerateDataKey <key.Arn>${viaS3}`,
         `kms:Decrypt <key.Arn>${viaSecrets}`,
       ],
-      'check-transcript': [`kms:GenerateDataKey <key.Arn>${viaS3}`, `kms:Decrypt <key.Arn>${viaSecrets}`],
+      'check-transcript': [
+        `kms:Decrypt <key.Arn>${viaS3}`,
+        `kms:GenerateDataKey <key.Arn>${viaS3}`,
+        `kms:Decrypt <key.Arn>${viaSecrets}`,
+      ],
       'format-segments': [`kms:Decrypt <key.Arn>${viaS3}`, `kms:GenerateDataKey <key.Arn>${viaS3}`],
       'persist-result': [
         `kms:Decrypt <key.Arn>${viaS3}`,
@@ -219,6 +229,7 @@ describe('IAM', () => {
           's3:GetObject arn:<AWS::Partition>:s3:::team-audio/transcription/*',
           's3:GetObject arn:<AWS::Partition>:s3:::team-audio/work/*',
           's3:PutObject arn:<AWS::Partition>:s3:::team-audio/work/*',
+          's3:GetObject arn:<AWS::Partition>:s3:::team-audio/results/*',
           's3:ListBucket arn:<AWS::Partition>:s3:::team-audio',
           'secretsmanager:GetSecretValue arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:team/assemblyai-??????',
         ].sort(),
