@@ -311,3 +311,57 @@ export function loadDeploymentConfig(source: ContextSource): DeploymentConfig {
     ),
   };
 }
+
+/**
+ * The transcript sweeper's settings (`cdk/constructs/transcript-sweeper.ts`), read from the same
+ * context. Kept beside `DeploymentConfig` rather than in it: they are one feature's knobs, and the
+ * bound is derived from the deployment's execution timeout.
+ */
+export interface TranscriptSweepConfig {
+  /**
+   * `transcriptSweeper`: run the scheduled sweeper of leftover AssemblyAI jobs.
+   * @default `deleteTranscriptAfterPersist` (a deployment that keeps its transcripts at AssemblyAI keeps them from the sweeper too)
+   */
+  enabled: boolean;
+  /** `transcriptSweepIntervalMinutes`: minutes between two runs, 10–360. @default 60 */
+  intervalMinutes: number;
+  /**
+   * `transcriptSweepMinAgeSeconds`: only jobs created longer ago than this are swept. Must be at
+   * least `executionTimeoutSeconds`: a job an execution may still use is never swept.
+   * @default `executionTimeoutSeconds` + `SWEEP_MARGIN_SECONDS`, rounded up to whole minutes (about 8 h with the defaults)
+   */
+  minAgeSeconds: number;
+}
+
+/**
+ * Added to the execution timeout for the default bound: clock skew between AWS and AssemblyAI, and
+ * the finalizer, which still deletes a timed-out execution's job right after the execution ends.
+ */
+export const SWEEP_MARGIN_SECONDS = 15 * 60;
+
+/** AssemblyAI lists the last 90 days; the bound plus the sweeper's lookback must stay inside them. */
+const SWEEP_MAX_MIN_AGE_SECONDS = 80 * 24 * 3600;
+
+export function loadTranscriptSweepConfig(
+  source: ContextSource,
+  config: Pick<DeploymentConfig, 'deleteTranscriptAfterPersist' | 'executionTimeoutSeconds'>,
+): TranscriptSweepConfig {
+  const context = new ContextReader(source);
+  const derived = Math.ceil((config.executionTimeoutSeconds + SWEEP_MARGIN_SECONDS) / 60) * 60;
+  const minAgeSeconds = context.number(
+    'transcriptSweepMinAgeSeconds',
+    derived,
+    (n) => Number.isInteger(n) && n >= config.executionTimeoutSeconds && n <= SWEEP_MAX_MIN_AGE_SECONDS,
+    `whole seconds from the execution timeout (${config.executionTimeoutSeconds}) to ${SWEEP_MAX_MIN_AGE_SECONDS}, so no job an execution may still use is swept`,
+  );
+  return {
+    enabled: context.boolean('transcriptSweeper', config.deleteTranscriptAfterPersist),
+    intervalMinutes: context.number(
+      'transcriptSweepIntervalMinutes',
+      60,
+      (n) => Number.isInteger(n) && n >= 10 && n <= 360,
+      'whole minutes from 10 to 360',
+    ),
+    minAgeSeconds,
+  };
+}

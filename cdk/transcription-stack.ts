@@ -7,10 +7,11 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { serviceNameOf } from '../lambdas/shared/telemetry-names.js';
-import type { DeploymentConfig } from './config.js';
+import { type DeploymentConfig, loadTranscriptSweepConfig } from './config.js';
 import { AssemblyAiApiKey } from './constructs/assemblyai-api-key.js';
 import { BotAccessPolicy } from './constructs/bot-access-policy.js';
 import { ExecutionFinalizer } from './constructs/execution-finalizer.js';
+import { TranscriptSweeper } from './constructs/transcript-sweeper.js';
 import { TranscriptionMonitoring } from './constructs/transcription-monitoring.js';
 import { TranscriptionSteps, WORKFLOW_STEPS } from './constructs/transcription-steps.js';
 import { TranscriptionStorage } from './constructs/transcription-storage.js';
@@ -28,6 +29,8 @@ export class TranscriptionStack extends Stack {
   readonly steps: TranscriptionSteps;
   readonly workflow: TranscriptionWorkflow;
   readonly finalizer: ExecutionFinalizer;
+  /** Absent when `transcriptSweeper` is off. */
+  readonly sweeper?: TranscriptSweeper;
   readonly monitoring: TranscriptionMonitoring;
   readonly botAccess: BotAccessPolicy;
 
@@ -95,10 +98,25 @@ export class TranscriptionStack extends Stack {
       logRemovalPolicy: removalPolicy,
     });
 
+    const sweep = loadTranscriptSweepConfig(this.node, config);
+    if (sweep.enabled) {
+      this.sweeper = new TranscriptSweeper(this, 'TranscriptSweeper', {
+        config,
+        storage: this.storage,
+        apiKey: this.apiKey,
+        logRetention,
+        logRemovalPolicy: removalPolicy,
+        executionTimeout: Duration.seconds(config.executionTimeoutSeconds),
+        minAge: Duration.seconds(sweep.minAgeSeconds),
+        interval: Duration.minutes(sweep.intervalMinutes),
+      });
+    }
+
     this.monitoring = new TranscriptionMonitoring(this, 'Monitoring', {
       stateMachine: this.workflow.stateMachine,
       functions: [...WORKFLOW_STEPS.map((spec) => this.steps.functions[spec.step]), this.finalizer.function],
       finalizeDeadLetterQueue: this.finalizer.deadLetterQueue,
+      transcriptSweeper: this.sweeper && { function: this.sweeper.function, interval: this.sweeper.interval },
       providerSteps: ['submit-transcription', 'check-transcript'],
       namePrefix: prefix,
       serviceName: serviceNameOf(config.environment),

@@ -44,6 +44,12 @@ export interface TranscriptionMonitoringProps {
    */
   finalizeDeadLetterQueue?: IQueue;
   /**
+   * The scheduled sweeper of leftover AssemblyAI jobs and its interval: alarms when three runs in a
+   * row failed, or had deletes fail (one is retried by the next run), and a dashboard row.
+   * @default - no sweeper
+   */
+  transcriptSweeper?: { function: TranscriptionFunction; interval: Duration };
+  /**
    * The steps whose AssemblyAI errors fail the step, and so emit `ProviderErrors` (Persist and
    * Record failure only delete, catch a failure and count `ProviderDeleteFailed` instead).
    */
@@ -162,6 +168,30 @@ export class TranscriptionMonitoring extends Construct {
       });
     }
 
+    const sweeper = props.transcriptSweeper;
+    if (sweeper) {
+      // One datapoint per run; three in a row is a cause, not a blip the next run absorbs.
+      const perRun = { period: sweeper.interval, statistic: 'Sum' };
+      this.alarm('TranscriptSweepFailing', {
+        metric: sweeper.function.function.metricErrors(perRun),
+        threshold: 1,
+        evaluationPeriods: 3,
+        description: `The ${sweeper.function.step} Lambda failed three runs in a row (usually: AssemblyAI's transcript list could not be read). Leftover AssemblyAI jobs, which hold users' transcripts, are not being deleted. Check its log group for "Step failed".`,
+      });
+      this.alarm('TranscriptSweepDeleteFailed', {
+        metric: stepMetric(
+          props.serviceName,
+          METRIC_NAMES.sweepDeleteFailed,
+          sweeper.function.step,
+          'Sum',
+          sweeper.interval,
+        ),
+        threshold: 1,
+        evaluationPeriods: 3,
+        description: `Three sweeper runs in a row could not delete leftover AssemblyAI jobs. Their ids are in the ${sweeper.function.step} log group ("Could not delete a leftover transcript"); delete them by hand if AssemblyAI keeps refusing.`,
+      });
+    }
+
     const providerErrors = new MathExpression({
       expression: props.providerSteps.map((_, i) => `FILL(p${i}, 0)`).join(' + '),
       usingMetrics: Object.fromEntries(
@@ -270,16 +300,47 @@ export class TranscriptionMonitoring extends Construct {
         left: props.functions.map((fn) => fn.function.metricThrottles({ statistic: 'Sum', label: fn.step })),
       }),
     );
+    if (sweeper) {
+      const step = sweeper.function.step;
+      const perRun = (name: string) =>
+        stepMetric(props.serviceName, name, step, 'Sum', sweeper.interval).with({ label: name });
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: 'Leftover AssemblyAI jobs (sweeper, per run)',
+          width: 12,
+          left: [
+            perRun(METRIC_NAMES.transcriptsSwept),
+            perRun(METRIC_NAMES.sweepDeleteFailed),
+            perRun(METRIC_NAMES.sweepUnfinishedSkipped),
+          ],
+          // 1: a per-run limit ended the run early; the next run carries on.
+          right: [perRun(METRIC_NAMES.sweepIncomplete)],
+        }),
+        new GraphWidget({
+          title: 'Sweeper Lambda',
+          width: 12,
+          left: [sweeper.function.function.metricErrors({ statistic: 'Sum', period: sweeper.interval })],
+          right: [
+            sweeper.function.function.metricDuration({ statistic: 'Maximum', period: sweeper.interval }),
+          ],
+        }),
+      );
+    }
     this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: this.alarms }));
   }
 
-  private alarm(id: string, options: { metric: IMetric; threshold: number; description: string }): Alarm {
+  /** An alarm to the topic; with `evaluationPeriods` n it fires when n periods in a row breach. */
+  private alarm(
+    id: string,
+    options: { metric: IMetric; threshold: number; description: string; evaluationPeriods?: number },
+  ): Alarm {
     const alarm = new Alarm(this, id, {
       alarmName: `${this.namePrefix}-${id}`,
       alarmDescription: options.description,
       metric: options.metric,
       threshold: options.threshold,
-      evaluationPeriods: 1,
+      evaluationPeriods: options.evaluationPeriods ?? 1,
+      datapointsToAlarm: options.evaluationPeriods,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // No traffic is not an incident.
       treatMissingData: TreatMissingData.NOT_BREACHING,

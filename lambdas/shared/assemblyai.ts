@@ -134,6 +134,55 @@ export function urlPointsAtObject(url: string, object: { bucket: string; key: st
   }
 }
 
+/** The `audio_url` AssemblyAI shows for a deleted transcript, in GET and in the list. */
+export const DELETED_AUDIO_URL = 'http://deleted_by_user';
+
+/**
+ * Virtual-hosted S3 hosts (`bucket.s3.region.amazonaws.com`, `bucket.s3-accelerate.amazonaws.com`,
+ * dual-stack, China): the bucket is everything before the last `.s3.`/`.s3-` label (bucket names
+ * may contain dots, S3's own labels after it do not contain `.s3`).
+ */
+const VIRTUAL_HOSTED_S3 = /^(.+)\.s3[.-](?:[a-z0-9-]+\.)*amazonaws\.com(?:\.cn)?$/;
+
+/**
+ * The bucket and key a (presigned) S3 URL points at: virtual-hosted (`bucket.s3….amazonaws.com/key`)
+ * or path-style (`host/bucket/key`, an S3 endpoint or a local emulator). Undefined for anything
+ * else, or a URL without a key.
+ */
+export function s3ObjectOfUrl(url: string): { bucket: string; key: string } | undefined {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return undefined;
+    const path = decodeURIComponent(parsed.pathname);
+    const virtualHosted = VIRTUAL_HOSTED_S3.exec(parsed.hostname);
+    if (virtualHosted?.[1]) {
+      const key = path.slice(1);
+      return key ? { bucket: virtualHosted[1], key } : undefined;
+    }
+    const slash = path.indexOf('/', 1);
+    const bucket = path.slice(1, slash);
+    const key = path.slice(slash + 1);
+    return slash > 1 && key ? { bucket, key } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a (presigned) URL points at an object of exactly this bucket under `prefix`: how the
+ * sweeper recognises this deployment's jobs among every job of the AssemblyAI account. Stricter
+ * than `urlPointsAtObject` about the host: a virtual-hosted bucket must be the whole bucket label.
+ */
+export function urlPointsAtBucket(url: string, target: { bucket: string; prefix: string }): boolean {
+  const object = s3ObjectOfUrl(url);
+  return (
+    object !== undefined &&
+    object.bucket === target.bucket &&
+    object.key.startsWith(target.prefix) &&
+    object.key.length > target.prefix.length
+  );
+}
+
 /** Pages of recent transcripts read when looking for a lost job (newest first, 200 each). */
 const LOOKUP_PAGES = 5;
 /** Allowance for clock skew between Lambda and AssemblyAI when matching a job to a marker time. */
@@ -145,6 +194,21 @@ const LOOKUP_BUDGET_MS = 12_000;
 interface TranscriptListPage {
   transcripts: { id: string; status: Transcript['status']; created: string; audio_url: string }[];
   page_details: { prev_url: string | null };
+}
+
+/** One transcript of the list (OpenAPI `TranscriptListItem`): `audio_url` is the URL as submitted, a credential. */
+export type TranscriptListItem = TranscriptListPage['transcripts'][number];
+
+/** Reads AssemblyAI's transcript list page by page, newest first (`GET /v2/transcript`). */
+export interface TranscriptLister {
+  /**
+   * One page: the newest `limit` transcripts (1–200), or the `limit` created just before the
+   * transcript `beforeId`. `more` is false once AssemblyAI says there is no older page.
+   */
+  listTranscripts(page: {
+    limit: number;
+    beforeId?: string;
+  }): Promise<{ transcripts: TranscriptListItem[]; more: boolean }>;
 }
 
 /** AssemblyAI's list sends `created` without a zone (`2023-11-02T21:49:25.586965`); it is UTC. */
@@ -292,7 +356,9 @@ class ClassifyingTranscriptService extends TranscriptService {
   }
 }
 
-export function createAssemblyAIProvider(options: AssemblyAIOptions): TranscriptionProvider {
+export function createAssemblyAIProvider(
+  options: AssemblyAIOptions,
+): TranscriptionProvider & TranscriptLister {
   const service = async () =>
     new ClassifyingTranscriptService(
       { apiKey: await options.apiKey(), baseUrl: options.baseUrl },
@@ -350,6 +416,16 @@ export function createAssemblyAIProvider(options: AssemblyAIOptions): Transcript
         url = page.page_details.prev_url;
       }
       return undefined;
+    },
+    async listTranscripts({ limit, beforeId }) {
+      if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
+        throw new RangeError('A transcript list page holds 1 to 200 transcripts');
+      }
+      // Built from the last id rather than by following `prev_url`: only our base URL gets the key.
+      const before = beforeId === undefined ? '' : `&before_id=${checkedId(beforeId)}`;
+      const page = await (await service()).listPage(`/v2/transcript?limit=${limit}${before}`);
+      const transcripts = Array.isArray(page?.transcripts) ? page.transcripts : [];
+      return { transcripts, more: transcripts.length > 0 && Boolean(page.page_details?.prev_url) };
     },
     async get(id) {
       return (await service()).get(checkedId(id));

@@ -22,7 +22,7 @@ export interface StepTools {
 }
 
 /** The workflow's steps, and the Lambda that finalizes executions that ended without a result. */
-export type ToolsName = StepName | 'finalize-execution';
+export type ToolsName = StepName | 'finalize-execution' | 'sweep-transcripts';
 
 /**
  * The Logger at POWERTOOLS_LOG_LEVEL when it is set. With JSON logs Lambda also sets

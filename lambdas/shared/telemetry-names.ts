@@ -25,6 +25,9 @@ export const STEP_NAMES = [
 
 export type StepName = (typeof STEP_NAMES)[number];
 
+/** The scheduled Lambda that deletes this deployment's leftover AssemblyAI jobs (the `step` dimension of its metrics). */
+export const SWEEP_STEP = 'sweep-transcripts';
+
 export const METRIC_NAMES = {
   stepSucceeded: 'StepSucceeded',
   stepFailed: 'StepFailed',
@@ -33,4 +36,12 @@ export const METRIC_NAMES = {
   providerDeleteFailed: 'ProviderDeleteFailed',
   audioSeconds: 'AudioSeconds',
   segments: 'Segments',
+  /** Per sweep run: leftover jobs of this deployment deleted at AssemblyAI. */
+  transcriptsSwept: 'TranscriptsSwept',
+  /** Per sweep run: leftover jobs whose delete failed (tried again next run). */
+  sweepDeleteFailed: 'SweepDeleteFailed',
+  /** Per sweep run: leftover jobs still queued or processing, left for a later run. */
+  sweepUnfinishedSkipped: 'SweepUnfinishedSkipped',
+  /** Per sweep run: 1 when a per-run limit (pages, deletes, time, rate limit) ended it early. */
+  sweepIncomplete: 'SweepIncomplete',
 } as const;

@@ -8,6 +8,7 @@ import './stack/functions.js';
 import './stack/iam.js';
 import './stack/workflow.js';
 import './stack/finalizer.js';
+import './stack/sweeper.js';
 import './stack/monitoring.js';
 import './stack/outputs.js';
 import './stack/nag.js';

@@ -18,8 +18,10 @@ import {
   type ProviderTranscript,
   parseProviderTime,
   redactUrls,
+  s3ObjectOfUrl,
   safeProviderText,
   type TranscriptionProvider,
+  urlPointsAtBucket,
   urlPointsAtObject,
 } from '../../lambdas/shared/assemblyai.js';
 import { DEFAULT_SPEECH_MODELS } from '../../lambdas/shared/assemblyai-catalog.js';
@@ -266,6 +268,79 @@ describe('urlPointsAtObject', () => {
 
     // Assert
     expect(matches).toBe(false);
+  });
+});
+
+describe('s3ObjectOfUrl', () => {
+  it.each([
+    ['virtual-hosted', PRESIGNED, 'wisevoice-transcription-dev', 'transcription/123/abc-123.ogg'],
+    ['virtual-hosted, legacy global endpoint', 'https://b.s3.amazonaws.com/k/1.ogg', 'b', 'k/1.ogg'],
+    ['virtual-hosted, dual-stack', 'https://b.s3.dualstack.eu-west-1.amazonaws.com/k/1.ogg', 'b', 'k/1.ogg'],
+    ['virtual-hosted, accelerated', 'https://b.s3-accelerate.amazonaws.com/k/1.ogg', 'b', 'k/1.ogg'],
+    [
+      'virtual-hosted, a dotted bucket',
+      'https://a.s3.b.s3.eu-west-1.amazonaws.com/k/1.ogg',
+      'a.s3.b',
+      'k/1.ogg',
+    ],
+    ['path-style on AWS', 'https://s3.eu-west-1.amazonaws.com/b/k/1.ogg?X-Amz-Signature=x', 'b', 'k/1.ogg'],
+    ['path-style on an emulator', 'http://127.0.0.1:4569/b/k/%D0%B3.ogg', 'b', 'k/г.ogg'],
+  ])('reads the bucket and key of a %s URL', (_label, url, bucket, key) => {
+    expect(s3ObjectOfUrl(url)).toEqual({ bucket, key });
+  });
+
+  it.each([
+    ['a bucket without a key', 'https://b.s3.amazonaws.com/'],
+    ['a path-style bucket without a key', 'http://127.0.0.1:4569/b'],
+    ['a deleted transcript', 'http://deleted_by_user'],
+    ['not a URL', 'Deleted by user.'],
+    ['another scheme', 'ftp://127.0.0.1/b/k.ogg'],
+    ['a broken escape', 'http://127.0.0.1:4569/b/%E0%A4%A.ogg'],
+  ])('finds no object in %s', (_label, url) => {
+    expect(s3ObjectOfUrl(url)).toBeUndefined();
+  });
+});
+
+describe('urlPointsAtBucket', () => {
+  const target = { bucket: 'wisevoice-transcription-dev', prefix: 'transcription/' };
+
+  it.each([
+    ['a virtual-hosted presigned URL', PRESIGNED],
+    [
+      'a path-style URL',
+      'http://127.0.0.1:4569/wisevoice-transcription-dev/transcription/9/x.ogg?X-Amz-Signature=a',
+    ],
+  ])('recognises %s under the prefix', (_label, url) => {
+    expect(urlPointsAtBucket(url, target)).toBe(true);
+  });
+
+  it.each([
+    ['another bucket', 'https://other.s3.eu-central-1.amazonaws.com/transcription/9/x.ogg'],
+    [
+      'a bucket whose name starts with ours',
+      'https://wisevoice-transcription-dev-old.s3.amazonaws.com/transcription/9/x.ogg',
+    ],
+    [
+      'a dotted bucket that starts with ours',
+      'https://wisevoice-transcription-dev.backup.s3.amazonaws.com/transcription/9/x.ogg',
+    ],
+    [
+      'our bucket outside the prefix',
+      'https://wisevoice-transcription-dev.s3.amazonaws.com/results/9/x.json',
+    ],
+    ['a prefix lookalike', 'https://wisevoice-transcription-dev.s3.amazonaws.com/transcription-old/9/x.ogg'],
+    ['the prefix itself', 'https://wisevoice-transcription-dev.s3.amazonaws.com/transcription/'],
+    [
+      'our bucket as a key of another',
+      'https://other.s3.amazonaws.com/wisevoice-transcription-dev/transcription/9/x.ogg',
+    ],
+    [
+      'our bucket as a key on an emulator',
+      'http://127.0.0.1:4569/other/wisevoice-transcription-dev/transcription/9/x.ogg',
+    ],
+    ['a deleted transcript', 'http://deleted_by_user'],
+  ])('does not take %s for ours', (_label, url) => {
+    expect(urlPointsAtBucket(url, target)).toBe(false);
   });
 });
 
@@ -649,4 +724,50 @@ describe('createAssemblyAIProvider against the emulator', () => {
       expect(emulator.stats()).toMatchObject({ gets: 0, deletes: 0 });
     },
   );
+
+  it('lists transcripts newest first, page by page back from the last id, until there are no more', async () => {
+    // Arrange
+    const p = createAssemblyAIProvider({
+      apiKey: async () => emulator.apiKey,
+      baseUrl: emulator.url,
+      speechModels: SPEECH_MODELS,
+      languageDetection: DEFAULT_LANGUAGE_POLICY,
+      timeoutMs: 2_000,
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await p.submit({ audioUrl: `${audioUrl}&n=${i}` })).id);
+
+    // Act
+    const first = await p.listTranscripts({ limit: 2 });
+    const second = await p.listTranscripts({ limit: 2, beforeId: first.transcripts.at(-1)?.id });
+    const third = await p.listTranscripts({ limit: 2, beforeId: second.transcripts.at(-1)?.id });
+
+    // Assert
+    expect(first.transcripts.map((t) => t.id)).toEqual([ids[2], ids[1]]);
+    expect(first.more).toBe(true);
+    expect(second.transcripts.map((t) => t.id)).toEqual([ids[0]]);
+    expect(second.transcripts[0]).toMatchObject({ status: expect.any(String), audio_url: `${audioUrl}&n=0` });
+    expect(third).toEqual({ transcripts: [], more: false });
+  });
+
+  it.each([
+    ['a page size AssemblyAI refuses', { limit: 201 }, 'RangeError'],
+    ['a malformed before id', { limit: 10, beforeId: '../x' }, 'ProviderRejected'],
+  ])('refuses %s without an HTTP call', async (_label, page, errorName) => {
+    // Arrange
+    const p = createAssemblyAIProvider({
+      apiKey: async () => emulator.apiKey,
+      baseUrl: emulator.url,
+      speechModels: SPEECH_MODELS,
+      languageDetection: DEFAULT_LANGUAGE_POLICY,
+      timeoutMs: 2_000,
+    });
+
+    // Act
+    const error = await rejectionOf(p.listTranscripts(page));
+
+    // Assert
+    expect(error.name).toBe(errorName);
+    expect(emulator.stats().gets).toBe(0);
+  });
 });

@@ -45,8 +45,9 @@ describe('TranscriptionFunction', () => {
 
   it('deploys one function per step', () => {
     expect(Object.keys(functionsByStep(dev.json)).sort()).toEqual([...STEPS].sort());
-    // …and the finalize-execution function (test/cdk/stack/finalizer.ts).
-    expect(resourcesOfType(dev.json, 'AWS::Lambda::Function')).toHaveLength(STEPS.length + 1);
+    // …and the finalize-execution (test/cdk/stack/finalizer.ts) and sweep-transcripts
+    // (test/cdk/stack/sweeper.ts) functions.
+    expect(resourcesOfType(dev.json, 'AWS::Lambda::Function')).toHaveLength(STEPS.length + 2);
   });
 
   it.each(STEPS)('runs %s on arm64 Node.js 24 with active tracing and JSON logs', (step) => {

@@ -90,8 +90,9 @@ describe('TranscriptionMonitoring', () => {
   it('sends every alarm and its recovery to the alarm topic', () => {
     const all = alarms(dev);
 
-    // State machine, errors and throttles of each step and of finalize-execution, provider errors, dead letters.
-    expect(all).toHaveLength(4 + 2 * (STEPS.length + 1) + 1 + 1);
+    // State machine, errors and throttles of each step and of finalize-execution, provider errors,
+    // dead letters, and the sweeper's failing runs and failed deletes.
+    expect(all).toHaveLength(4 + 2 * (STEPS.length + 1) + 1 + 1 + 2);
     for (const alarm of all) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
