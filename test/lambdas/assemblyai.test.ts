@@ -381,6 +381,25 @@ describe('redactUrls', () => {
     // Assert
     expect(redacted).toBe('from <url> and "<url>"');
   });
+
+  it('finds a URL after a scheme-less "://" in the same run of text, and keeps what precedes it', () => {
+    // Act
+    const redacted = redactUrls(`(://nothing)at=${PRESIGNED.replace('?', '?a=1&').replace(/X-Amz-/g, 'x-')}`);
+
+    // Assert
+    expect(redacted).toBe('(://nothing)at=<url>');
+  });
+
+  it('leaves a 300 KB run without spaces or URLs as it is', () => {
+    // Arrange: the shape that made the single-regex version quadratic
+    const run = 'a'.repeat(300_000);
+
+    // Act
+    const redacted = redactUrls(`${run} ${run}:x`);
+
+    // Assert
+    expect(redacted).toBe(`${run} ${run}:x`);
+  });
 });
 
 describe('the submit request body', () => {
