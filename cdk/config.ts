@@ -81,7 +81,7 @@ export interface DeploymentConfig {
   assemblyaiTimeoutMs: number;
   /** `deleteTranscriptAfterPersist`: delete the transcript at AssemblyAI once the result is stored. @default true */
   deleteTranscriptAfterPersist: boolean;
-  /** `presignedUrlTtlSeconds`: lifetime of the audio URL handed to AssemblyAI. @default 3600 */
+  /** `presignedUrlTtlSeconds`: the longest lifetime of the audio URL handed to AssemblyAI, ≤ 3600. @default 3600 */
   presignedUrlTtlSeconds: number;
   /** `maxAudioBytes`: larger uploads are refused before they cost a provider call. @default 1073741824 (1 GiB) */
   maxAudioBytes: number;
@@ -294,8 +294,9 @@ export function loadDeploymentConfig(source: ContextSource): DeploymentConfig {
     presignedUrlTtlSeconds: context.number(
       'presignedUrlTtlSeconds',
       3600,
-      (n) => Number.isInteger(n) && n >= 60 && n <= 43_200,
-      'whole seconds between 60 and 43200',
+      // Signed with a session of the signer role, which role chaining caps at one hour.
+      (n) => Number.isInteger(n) && n >= 60 && n <= 3600,
+      'whole seconds between 60 and 3600 (the longest session of the audio URL signer role)',
     ),
     maxAudioBytes: context.positive('maxAudioBytes', 1024 ** 3),
     maxAudioSeconds,

@@ -4,11 +4,13 @@
  * touches. Reviewing least privilege means reading this table.
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { ArnPrincipal, Effect, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type StepName, serviceNameOf } from '../../lambdas/shared/telemetry-names.js';
 import type { DeploymentConfig } from '../config.js';
 import { ASSEMBLYAI_BASE_URLS } from '../config.js';
+import { acknowledgeWildcardResources } from '../nag.js';
 import { namePrefix, pascalCase } from '../naming.js';
 import { handlerEntry, LOCK_FILE } from '../paths.js';
 import type { AssemblyAiApiKey } from './assemblyai-api-key.js';
@@ -168,6 +170,35 @@ export class TranscriptionSteps extends Construct {
       functions[spec.step] = fn;
     }
     this.functions = functions as Record<StepName, TranscriptionFunction>;
+    this.audioUrlSigner = this.signerRole(this.functions['submit-transcription'], storage);
+  }
+
+  /** The role whose sessions sign AssemblyAI's audio URL (`lambdas/submit-transcription/audio-url-signer.ts`). */
+  readonly audioUrlSigner: Role;
+
+  /**
+   * A URL signed with the Lambda role's own session dies with it, before its `X-Amz-Expires` if the
+   * session ends first; a session of this role states its expiry, so Submit signs for no longer than
+   * it lives. Assumable by Submit's role only, reading audio only; one hour is the longest session
+   * role chaining allows.
+   */
+  private signerRole(submit: TranscriptionFunction, storage: TranscriptionStorage): Role {
+    const role = new Role(this, 'AudioUrlSigner', {
+      assumedBy: new ArnPrincipal(submit.role.roleArn),
+      maxSessionDuration: Duration.hours(1),
+      description: "Signs the presigned audio URLs AssemblyAI downloads from (Submit's role assumes it)",
+    });
+    for (const statement of storage.statementsFor([{ prefix: storage.inputPrefix, actions: ['read'] }])) {
+      if (statement.resources.some((resource) => resource.includes('*'))) {
+        acknowledgeWildcardResources(role, statement, OBJECT_PREFIX_WILDCARD_REASON);
+      }
+      role.addToPrincipalPolicy(statement);
+    }
+    submit.allow(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['sts:AssumeRole'], resources: [role.roleArn] }),
+    );
+    submit.function.addEnvironment('AUDIO_URL_SIGNER_ROLE_ARN', role.roleArn);
+    return role;
   }
 }
 

@@ -14,8 +14,7 @@
  * cannot recover a job whose answer was lost (AssemblyAI has no idempotency key: the job exists
  * once the POST arrives, whatever happens to the answer).
  */
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { audioUrlDigest, type SubmittedJob, type TranscriptionProvider } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
 import {
@@ -34,12 +33,15 @@ import {
   type ValidatedState,
   workKey,
 } from '../shared/workflow-state.js';
+import { type AudioUrlSigner, signerOfClient } from './audio-url-signer.js';
 import { claimFile } from './file-claim.js';
 
 export interface SubmitDeps {
   s3: S3Client;
   provider: TranscriptionProvider;
   config: WorkflowConfig;
+  /** Signs the audio URL with credentials that outlive it. @default the S3 client's own credentials */
+  signer?: AudioUrlSigner;
   now?: () => Date;
 }
 
@@ -55,7 +57,7 @@ interface SubmissionRecord {
 /**
  * How long AssemblyAI may take to start downloading: until the poll deadline (a job still queued
  * then is abandoned anyway), capped by PRESIGNED_URL_TTL_SECONDS. A 10 s voice message gets
- * about 15 minutes, not the cap.
+ * about 15 minutes, not the cap. The signer may shorten it to what its credentials allow.
  */
 export function presignedUrlLifetime(state: ValidatedState, config: WorkflowConfig, now: Date): number {
   const deadline = pollDeadline(now, plannedAudioSeconds(state.audio, config.maxAudioSeconds), config.poll);
@@ -70,21 +72,21 @@ export function presignedUrlLifetime(state: ValidatedState, config: WorkflowConf
  * another execution's job.
  */
 async function signAudioUrl(
-  s3: S3Client,
+  signer: AudioUrlSigner,
   state: ValidatedState,
   config: WorkflowConfig,
   now: Date,
 ): Promise<string> {
   const extension = /\.[A-Za-z0-9]{1,8}$/.exec(state.request.s3_key)?.[0] ?? '';
-  return getSignedUrl(
-    s3,
-    new GetObjectCommand({
-      Bucket: config.bucket,
-      Key: state.request.s3_key,
-      ResponseContentDisposition: `inline; filename="${state.execution.name}${extension}"`,
-    }),
-    { expiresIn: presignedUrlLifetime(state, config, now) },
+  const signed = await signer.sign(
+    {
+      bucket: config.bucket,
+      key: state.request.s3_key,
+      contentDisposition: `inline; filename="${state.execution.name}${extension}"`,
+    },
+    presignedUrlLifetime(state, config, now),
   );
+  return signed.url;
 }
 
 /**
@@ -167,7 +169,7 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
     }
     if (!job) {
       await assertAudioUnchanged(s3, state, config);
-      const audioUrl = await signAudioUrl(s3, state, config, now());
+      const audioUrl = await signAudioUrl(deps.signer ?? signerOfClient(s3), state, config, now());
       await putJson(s3, config.bucket, recordKey, {
         submitting_since: now().toISOString(),
         audio_url_sha256: audioUrlDigest(audioUrl),

@@ -98,6 +98,7 @@ describe('loadDeploymentConfig', () => {
     [{ inputPrefix: 'audio' }, /inputPrefix/],
     [{ resultsPrefix: 'transcription/results/' }, /must not nest/],
     [{ presignedUrlTtlSeconds: '86400' }, /presignedUrlTtlSeconds/],
+    [{ presignedUrlTtlSeconds: '3601' }, /presignedUrlTtlSeconds.*3600/],
     [{ speechModels: ' , ' }, /speechModels/],
     [{ speechModels: 'universal-3-pro,universal-2' }, /speechModels.*"universal-3-pro".*deprecated/],
     [{ speechModels: 'whisper-1' }, /speechModels.*Unknown speech model/],

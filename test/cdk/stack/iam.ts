@@ -38,6 +38,7 @@ const EXPECTED: Record<(typeof STEPS)[number], string[]> = {
     's3:GetObject <bucket.Arn>/results/*',
     's3:ListBucket <bucket.Arn>',
     'secretsmanager:GetSecretValue <secret>',
+    'sts:AssumeRole <signer-role.Arn>',
   ],
   'check-transcript': [
     's3:PutObject <bucket.Arn>/work/*',
@@ -80,7 +81,16 @@ function aliases(json: CfnTemplate, step: string): Record<string, string> {
   if (secrets.length === 1) result[(secrets[0] as [string, unknown])[0]] = 'secret';
   const keys = resourcesOfType(json, 'AWS::KMS::Key');
   if (keys.length === 1) result[(keys[0] as [string, unknown])[0]] = 'key';
+  result[signerRoleOf(json)] = 'signer-role';
   return result;
+}
+
+/** The role whose sessions sign the audio URL, found by its trust in Submit's role. */
+function signerRoleOf(json: CfnTemplate): string {
+  const submitRole = roleOf(json, 'submit-transcription');
+  return logicalId(json, 'AWS::IAM::Role', (r) =>
+    JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes(`"${submitRole}"`),
+  );
 }
 
 describe('IAM', () => {
@@ -109,6 +119,30 @@ describe('IAM', () => {
         ],
       });
     }
+  });
+
+  it('signs the audio URL with a role only Submit can assume, for at most an hour, reading audio only', () => {
+    const signer = signerRoleOf(json);
+    const role = json.Resources[signer]?.Properties as Record<string, unknown>;
+    const submit = functionOf(json, 'submit-transcription').props as {
+      Environment: { Variables: Record<string, unknown> };
+    };
+
+    expect(role.MaxSessionDuration).toBe(3600);
+    expect(role.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { AWS: { 'Fn::GetAtt': [roleOf(json, 'submit-transcription'), 'Arn'] } },
+        },
+      ],
+    });
+    expect(permissionsOf(json, signer, aliases(json, 'submit-transcription'))).toEqual([
+      's3:GetObject <bucket.Arn>/transcription/*',
+    ]);
+    expect(submit.Environment.Variables.AUDIO_URL_SIGNER_ROLE_ARN).toEqual({ 'Fn::GetAtt': [signer, 'Arn'] });
   });
 
   it('lets only the steps that call AssemblyAI read the API key', () => {
@@ -232,6 +266,7 @@ describe('IAM', () => {
           's3:GetObject arn:<AWS::Partition>:s3:::team-audio/results/*',
           's3:ListBucket arn:<AWS::Partition>:s3:::team-audio',
           'secretsmanager:GetSecretValue arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:team/assemblyai-??????',
+          `sts:AssumeRole <${signerRoleOf(existing)}.Arn>`,
         ].sort(),
       );
       expect(resourcesOfType(existing, 'AWS::S3::Bucket')).toEqual([]);
