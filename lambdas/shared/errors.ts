@@ -32,6 +32,30 @@ export function isErrorType(value: unknown): value is ErrorType {
   return typeof value === 'string' && (ERROR_TYPES as readonly string[]).includes(value);
 }
 
+/**
+ * Who a failure is down to: `user` — the request or the upload itself (bad input, missing, empty,
+ * too large, too long or too short audio, not audio, replaced mid-run), which no retry or fix on
+ * our side changes; `system` — everything else (the provider, storage, timeouts, bugs), which
+ * ops must hear about. Metrics and alarms split on this, so a wave of bad uploads never pages
+ * anyone and an outage is never lost among them.
+ */
+export type ErrorCategory = 'user' | 'system';
+
+const USER_ERRORS: ReadonlySet<ErrorType> = new Set<ErrorType>([
+  'InvalidInput',
+  'AudioNotFound',
+  'AudioEmpty',
+  'AudioTooLarge',
+  'AudioTooLong',
+  'AudioTooShort',
+  'UnsupportedAudioFormat',
+  'AudioChanged',
+]);
+
+export function errorCategory(type: ErrorType): ErrorCategory {
+  return USER_ERRORS.has(type) ? 'user' : 'system';
+}
+
 export abstract class TranscriptionError extends Error {
   abstract override readonly name: ErrorType;
   /** True when the state machine retries this error (see the Retry blocks in the ASL). */
