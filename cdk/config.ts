@@ -81,6 +81,12 @@ export interface DeploymentConfig {
   assemblyaiTimeoutMs: number;
   /** `deleteTranscriptAfterPersist`: delete the transcript at AssemblyAI once the result is stored. @default true */
   deleteTranscriptAfterPersist: boolean;
+  /**
+   * `completionQueue`: one message per finished execution (completed, failed, timed out, aborted)
+   * on an encrypted SQS queue with a dead letter queue, for the bot to consume instead of polling
+   * S3. Off, nothing is sent; the outcome metrics are emitted either way. @default true
+   */
+  completionQueue: boolean;
   /** `presignedUrlTtlSeconds`: the longest lifetime of the audio URL handed to AssemblyAI, ≤ 3600. @default 3600 */
   presignedUrlTtlSeconds: number;
   /** `maxAudioBytes`: larger uploads are refused before they cost a provider call. @default 1073741824 (1 GiB) */
@@ -291,6 +297,7 @@ export function loadDeploymentConfig(source: ContextSource): DeploymentConfig {
     ),
     assemblyaiTimeoutMs: context.positive('assemblyaiTimeoutMs', 10_000),
     deleteTranscriptAfterPersist: context.boolean('deleteTranscriptAfterPersist', true),
+    completionQueue: context.boolean('completionQueue', true),
     presignedUrlTtlSeconds: context.number(
       'presignedUrlTtlSeconds',
       3600,

@@ -96,6 +96,8 @@ export class TranscriptionStack extends Stack {
       apiKey: this.apiKey,
       logRetention,
       logRemovalPolicy: removalPolicy,
+      completionQueue: config.completionQueue,
+      completionQueueKey: this.storage.key,
     });
 
     const sweep = loadTranscriptSweepConfig(this.node, config);
@@ -116,6 +118,11 @@ export class TranscriptionStack extends Stack {
       stateMachine: this.workflow.stateMachine,
       functions: [...WORKFLOW_STEPS.map((spec) => this.steps.functions[spec.step]), this.finalizer.function],
       finalizeDeadLetterQueue: this.finalizer.deadLetterQueue,
+      completionQueue: this.finalizer.completionQueue &&
+        this.finalizer.completionDeadLetterQueue && {
+          queue: this.finalizer.completionQueue,
+          deadLetterQueue: this.finalizer.completionDeadLetterQueue,
+        },
       transcriptSweeper: this.sweeper && { function: this.sweeper.function, interval: this.sweeper.interval },
       providerSteps: ['submit-transcription', 'check-transcript'],
       namePrefix: prefix,
@@ -128,6 +135,8 @@ export class TranscriptionStack extends Stack {
     this.botAccess = new BotAccessPolicy(this, 'BotAccess', {
       storage: this.storage,
       stateMachine: this.workflow.stateMachine,
+      completionQueue: this.finalizer.completionQueue,
+      completionQueueKey: this.finalizer.completionQueueKey,
     });
 
     const bucketName = this.storage.bucket.bucketName;
@@ -149,6 +158,13 @@ export class TranscriptionStack extends Stack {
       value: this.botAccess.policy.managedPolicyArn,
       description: "Attach to the bot's IAM role or user",
     });
+    if (this.finalizer.completionQueue) {
+      new CfnOutput(this, 'CompletionQueueUrl', {
+        value: this.finalizer.completionQueue.queueUrl,
+        description: 'One message per finished execution: the bot receives and deletes them here',
+      });
+      new CfnOutput(this, 'CompletionQueueArn', { value: this.finalizer.completionQueue.queueArn });
+    }
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
     new CfnOutput(this, 'BotUseTranscriptionMicroservice', { value: 'USE_TRANSCRIPTION_MICROSERVICE=true' });
     new CfnOutput(this, 'BotTranscriptionS3Bucket', { value: `TRANSCRIPTION_S3_BUCKET=${bucketName}` });
@@ -162,6 +178,9 @@ export class TranscriptionStack extends Stack {
         `TRANSCRIPTION_S3_BUCKET=${bucketName}`,
         `TRANSCRIPTION_STATE_MACHINE_ARN=${stateMachineArn}`,
         `AWS_REGION=${this.region}`,
+        ...(this.finalizer.completionQueue
+          ? [`TRANSCRIPTION_COMPLETION_QUEUE_URL=${this.finalizer.completionQueue.queueUrl}`]
+          : []),
       ].join(' '),
       description:
         "The bot's environment in one line: prefix with `export ` in a shell, or split on spaces for a .env file",

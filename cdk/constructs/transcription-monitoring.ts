@@ -1,7 +1,9 @@
 /**
- * What ops watch: alarms on the state machine, on each step's Lambda and on the provider-error
- * metric the steps emit through Powertools, all notifying one SNS topic; and one dashboard with
- * executions, per-step metrics and Lambda health. Thresholds are sized for a chat bot's traffic
+ * What ops watch: alarms on the state machine, on the workflow's own outcome metric (system
+ * failures only, so users' bad uploads never page anyone), on each step's Lambda, on the
+ * provider-error metric the steps emit through Powertools and on the completion queue, all
+ * notifying one SNS topic; and one dashboard with executions, outcomes, time to result, per-step
+ * metrics and Lambda health. Thresholds are sized for a chat bot's traffic
  * (tens to hundreds of voice messages an hour) and explained where they are set.
  */
 import { Duration } from 'aws-cdk-lib';
@@ -25,7 +27,16 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../../lambdas/shared/telemetry-names.js';
+import {
+  AUDIO_LENGTH_BUCKET_NAMES,
+  AUDIO_LENGTH_DIMENSION,
+  FINALIZE_STEP_NAME,
+  METRIC_NAMES,
+  METRICS_NAMESPACE,
+  OUTCOME_DIMENSION,
+  OUTCOMES,
+  type Outcome,
+} from '../../lambdas/shared/telemetry-names.js';
 import { pascalCase } from '../naming.js';
 import type { TranscriptionFunction } from './transcription-function.js';
 
@@ -43,6 +54,25 @@ export interface TranscriptionMonitoringProps {
    * aborted, uncatchable failure) that could not be finalized. @default - no alarm
    */
   finalizeDeadLetterQueue?: IQueue;
+  /**
+   * The completion queue and its dead letter queue: alarms when a message was dead-lettered (a
+   * consumer failed on it `maxReceiveCount` times) and when the oldest message waits longer than
+   * `completionQueueMaxAge` (the consumer stopped), and a dashboard row. @default - no queue
+   */
+  completionQueue?: { queue: IQueue; deadLetterQueue: IQueue };
+  /**
+   * Age of the oldest completion message that means its consumer has stalled. The bot receives
+   * with long polling, so a healthy queue's oldest message is seconds old.
+   * @default Duration.minutes(15)
+   */
+  completionQueueMaxAge?: Duration;
+  /**
+   * System failures (TranscriptionOutcome, outcome=system_error: the provider, storage, timeouts,
+   * aborts, bugs) per 15 minutes that raise the SystemFailures alarm. Users' own mistakes
+   * (user_error) never count here.
+   * @default 3
+   */
+  systemFailuresThreshold?: number;
   /**
    * The scheduled sweeper of leftover AssemblyAI jobs and its interval: alarms when three runs in a
    * row failed, or had deletes fail (one is retried by the next run), and a dashboard row.
@@ -68,10 +98,11 @@ export interface TranscriptionMonitoringProps {
    */
   topicKey?: Key;
   /**
-   * Failed executions per 15 minutes that raise the alarm. Failures include users' own bad
-   * uploads (not audio, too short, too long), which the workflow reports to the bot by design; a
-   * few an hour are normal, five in a quarter hour are an outage or a broken client.
-   * @default 5
+   * Failed executions per 15 minutes, of any cause, that raise the ExecutionsFailed alarm. A
+   * backstop behind SystemFailures: it also counts users' own bad uploads, which the workflow
+   * reports to the bot by design, so only a flood of them (a broken client, abuse) or an outage
+   * the outcome metric cannot see (the finalizer itself down) reaches it.
+   * @default 20
    */
   failedExecutionsThreshold?: number;
   /**
@@ -119,9 +150,16 @@ export class TranscriptionMonitoring extends Construct {
 
     this.alarm('ExecutionsFailed', {
       metric: stateMachine.metricFailed({ period: quarterHour, statistic: 'Sum' }),
-      threshold: props.failedExecutionsThreshold ?? 5,
+      threshold: props.failedExecutionsThreshold ?? 20,
       description:
-        'Transcriptions are failing: many executions ended in "Transcription failed". Open a failed execution to see the error type.',
+        "Very many executions failed, of any cause, users' bad uploads included (the backstop behind SystemFailures): a broken or abused client, or an outage while the finalizer cannot count outcomes. Open a few failed executions and group by Error.",
+    });
+    this.alarm('SystemFailures', {
+      // Unlabelled, so the alarm names the metric itself (MetricName and Dimensions).
+      metric: outcomeMetric(props.serviceName, 'system_error', quarterHour, false),
+      threshold: props.systemFailuresThreshold ?? 3,
+      description:
+        'Executions are failing for reasons on our side (TranscriptionOutcome outcome=system_error: provider, storage, timeouts, aborts, bugs), not because of users\' uploads. Filter the finalize-execution log group for "Completion message" with error_category "system" to see the error types.',
     });
     this.alarm('ExecutionsTimedOut', {
       metric: stateMachine.metricTimedOut({ period: fiveMinutes, statistic: 'Sum' }),
@@ -164,7 +202,29 @@ export class TranscriptionMonitoring extends Construct {
         }),
         threshold: 1,
         description:
-          'An execution that timed out, was aborted or failed without a result could not be finalized: its user may have no result object. Read the message in the dead letter queue (the event, or the failed invocation with its error), fix the cause, then re-send it to the finalize-execution Lambda.',
+          'An execution ending could not be finalized or told: its user may have no result object, or no completion message (a failed SendMessage ends here too). Read the message in the dead letter queue (the event, or the failed invocation with its error), fix the cause, then re-send the event to the finalize-execution Lambda; every step of it is safe to repeat.',
+      });
+    }
+
+    const completion = props.completionQueue;
+    if (completion) {
+      this.alarm('CompletionDeadLetters', {
+        metric: completion.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: fiveMinutes,
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        description:
+          'A completion message was received by the bot several times and never deleted: the consumer fails on it, and that user was not told. The result object is in S3 (result_key in the message). Fix the consumer, then redrive the dead letter queue to the completion queue.',
+      });
+      const maxAge = props.completionQueueMaxAge ?? quarterHour;
+      this.alarm('CompletionQueueStalled', {
+        metric: completion.queue.metricApproximateAgeOfOldestMessage({
+          period: fiveMinutes,
+          statistic: 'Maximum',
+        }),
+        threshold: maxAge.toSeconds(),
+        description: `The oldest completion message has waited ${maxAge.toHumanString()} or more: the bot is not consuming the completion queue (down, or not wired to it), so users are not told their transcriptions finished. Messages expire after 4 days.`,
       });
     }
 
@@ -243,6 +303,20 @@ export class TranscriptionMonitoring extends Construct {
     );
     this.dashboard.addWidgets(
       new GraphWidget({
+        title: 'Outcomes (user mistakes vs system failures)',
+        width: 12,
+        left: OUTCOMES.map((outcome) => outcomeMetric(props.serviceName, outcome, fiveMinutes)),
+      }),
+      new GraphWidget({
+        title: 'Time to result p50 / p95 by audio length (s)',
+        width: 12,
+        left: AUDIO_LENGTH_BUCKET_NAMES.flatMap((bucket) =>
+          ['p50', 'p95'].map((statistic) => timeToResultMetric(props.serviceName, bucket, statistic)),
+        ),
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
         title: 'Steps succeeded',
         width: 8,
         left: steps.map((step) => stepMetric(props.serviceName, METRIC_NAMES.stepSucceeded, step, 'Sum')),
@@ -300,6 +374,27 @@ export class TranscriptionMonitoring extends Construct {
         left: props.functions.map((fn) => fn.function.metricThrottles({ statistic: 'Sum', label: fn.step })),
       }),
     );
+    if (completion) {
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: 'Completion queue',
+          width: 12,
+          left: [
+            completion.queue.metricNumberOfMessagesSent({ statistic: 'Sum', label: 'sent' }),
+            completion.queue.metricNumberOfMessagesDeleted({ statistic: 'Sum', label: 'consumed' }),
+            completion.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+              statistic: 'Maximum',
+              label: 'dead letters',
+            }),
+          ],
+        }),
+        new GraphWidget({
+          title: 'Completion queue: oldest message (s)',
+          width: 12,
+          left: [completion.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum' })],
+        }),
+      );
+    }
     if (sweeper) {
       const step = sweeper.function.step;
       const perRun = (name: string) =>
@@ -367,6 +462,33 @@ export function stepMetric(
     statistic,
     period,
     label: step,
+  });
+}
+
+/**
+ * `TranscriptionOutcome` of one outcome, with exactly the dimensions finalize-execution emits:
+ * its Powertools defaults (`service`, `step`) plus `outcome`.
+ */
+export function outcomeMetric(service: string, outcome: Outcome, period: Duration, labelled = true): Metric {
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: METRIC_NAMES.transcriptionOutcome,
+    dimensionsMap: { service, step: FINALIZE_STEP_NAME, [OUTCOME_DIMENSION]: outcome },
+    statistic: 'Sum',
+    period,
+    label: labelled ? outcome : undefined,
+  });
+}
+
+/** `TimeToResult` of one audio-length bucket (dimensions `service`, `step`, `audio_length`). */
+function timeToResultMetric(service: string, bucket: string, statistic: string): Metric {
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: METRIC_NAMES.timeToResult,
+    dimensionsMap: { service, step: FINALIZE_STEP_NAME, [AUDIO_LENGTH_DIMENSION]: bucket },
+    statistic,
+    period: Duration.minutes(5),
+    label: `${bucket} ${statistic}`,
   });
 }
 

@@ -12,6 +12,14 @@ export const EXECUTION_STATUS_CHANGE = 'Step Functions Execution Status Change';
 export const FINALIZED_STATUSES = ['TIMED_OUT', 'ABORTED', 'FAILED'] as const;
 export type FinalizedStatus = (typeof FINALIZED_STATUSES)[number];
 
+/**
+ * The statuses the rule forwards: every ending. The finalized ones above may need a result
+ * written; each of these, SUCCEEDED included, is told on the completion queue and counted in the
+ * outcome metrics.
+ */
+export const ENDED_STATUSES = ['SUCCEEDED', ...FINALIZED_STATUSES] as const;
+export type EndedStatus = (typeof ENDED_STATUSES)[number];
+
 /** `detail` of a Step Functions "Execution Status Change" event (times in epoch milliseconds). */
 export interface ExecutionStatusChangeDetail {
   executionArn: string;
@@ -24,7 +32,9 @@ export interface ExecutionStatusChangeDetail {
   input: string | null;
   /** `included: false` when input and output together exceeded what an event may carry (248 KB). */
   inputDetails?: { included?: boolean } | null;
+  /** The execution output as a JSON string (SUCCEEDED only); null when it did not fit (see outputDetails). */
   output?: string | null;
+  outputDetails?: { included?: boolean } | null;
   error?: string | null;
   cause?: string | null;
 }
@@ -36,6 +46,10 @@ export type ExecutionStatusChangeEvent = EventBridgeEvent<
 
 export function isFinalizedStatus(status: string): status is FinalizedStatus {
   return (FINALIZED_STATUSES as readonly string[]).includes(status);
+}
+
+export function isEndedStatus(status: string): status is EndedStatus {
+  return (ENDED_STATUSES as readonly string[]).includes(status);
 }
 
 /** The event EventBridge delivers for `detail`, as the local runner and the tests build it. */

@@ -2,10 +2,12 @@
  * "Finalize execution": the promise of one result per execution for the endings no Catch sees.
  * Step Functions runs no Catch when an execution times out or is aborted, nor for an uncatchable
  * failure (`States.DataLimitExceeded`, `States.Runtime`) or a Record failure that failed itself.
- * An EventBridge rule on the state machine's "Execution Status Change" events (TIMED_OUT, ABORTED,
- * FAILED) invokes this step, which writes the failure result when this execution has none (never
- * over a completed result), deletes the execution's job at AssemblyAI and removes its work
- * objects. EventBridge delivers at least once: every action is safe to repeat.
+ * An EventBridge rule on the state machine's "Execution Status Change" events invokes this step
+ * (through `completeExecution`, which then sends the completion message); for TIMED_OUT, ABORTED
+ * and FAILED it writes the failure result when this execution has none (never over a completed
+ * result), deletes the execution's job at AssemblyAI and removes its work objects. A SUCCEEDED
+ * execution has nothing to finalize (Persist result did all of it). EventBridge delivers at least
+ * once: every action is safe to repeat.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import {

@@ -44,4 +44,45 @@ export const METRIC_NAMES = {
   sweepUnfinishedSkipped: 'SweepUnfinishedSkipped',
   /** Per sweep run: 1 when a per-run limit (pages, deletes, time, rate limit) ended it early. */
   sweepIncomplete: 'SweepIncomplete',
+  /**
+   * Per finished execution (finalize-execution, once per ending): Count, with the extra dimension
+   * `outcome` (OUTCOME_DIMENSION) — completed, user_error or system_error (see `errorCategory`).
+   */
+  transcriptionOutcome: 'TranscriptionOutcome',
+  /**
+   * Per succeeded execution: Seconds from start to stop, with the extra dimension `audio_length`
+   * (AUDIO_LENGTH_DIMENSION), the bucket of the audio's duration.
+   */
+  timeToResult: 'TimeToResult',
 } as const;
+
+/**
+ * The workflow's own outcome metrics carry the step's default dimensions (`service`, `step` =
+ * finalize-execution) plus one of these; an alarm must name exactly that dimension set.
+ */
+export const OUTCOME_DIMENSION = 'outcome';
+export const OUTCOMES = ['completed', 'user_error', 'system_error'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const AUDIO_LENGTH_DIMENSION = 'audio_length';
+/** Upper bounds in seconds of the audio-length buckets, in order; longer audio is `over-30m`. */
+export const AUDIO_LENGTH_BUCKETS = [
+  { name: 'under-30s', below: 30 },
+  { name: '30s-5m', below: 300 },
+  { name: '5m-30m', below: 1800 },
+  { name: 'over-30m', below: Number.POSITIVE_INFINITY },
+] as const;
+export type AudioLengthBucket = (typeof AUDIO_LENGTH_BUCKETS)[number]['name'] | 'unknown';
+export const AUDIO_LENGTH_BUCKET_NAMES: readonly AudioLengthBucket[] = [
+  ...AUDIO_LENGTH_BUCKETS.map((b) => b.name),
+  'unknown',
+];
+
+/** The bucket of an audio duration; `unknown` when Validate could not tell it. */
+export function audioLengthBucket(seconds: number | null | undefined): AudioLengthBucket {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return 'unknown';
+  return (AUDIO_LENGTH_BUCKETS.find((b) => seconds < b.below) ?? AUDIO_LENGTH_BUCKETS[3]).name;
+}
+
+/** The step dimension of the outcome metrics: the one Lambda that sees every ending. */
+export const FINALIZE_STEP_NAME = 'finalize-execution';

@@ -36,6 +36,7 @@ describe('loadDeploymentConfig', () => {
       languageConfidenceThreshold: 0,
       assemblyaiTimeoutMs: 10_000,
       deleteTranscriptAfterPersist: true,
+      completionQueue: true,
       presignedUrlTtlSeconds: 3600,
       maxAudioBytes: 1024 ** 3,
       maxAudioSeconds: 36_000,
@@ -74,6 +75,11 @@ describe('loadDeploymentConfig', () => {
     });
   });
 
+  it('turns the completion queue off from context', () => {
+    expect(load({ completionQueue: 'false' }).completionQueue).toBe(false);
+    expect(load({ completionQueue: false }).completionQueue).toBe(false);
+  });
+
   it('accepts typed values from cdk.json and strings from the CLI alike', () => {
     expect(load({ kms: true, audioRetentionDays: 3 })).toMatchObject({ kms: true, audioRetentionDays: 3 });
     expect(load({ kms: 'true', audioRetentionDays: '3' })).toMatchObject({
@@ -86,6 +92,7 @@ describe('loadDeploymentConfig', () => {
     [{ environment: 'Prod!' }, /environment/],
     [{ bucketName: 'Not_A_Bucket' }, /bucketName/],
     [{ kms: 'yes' }, /kms/],
+    [{ completionQueue: 'on' }, /completionQueue/],
     [{ audioRetentionDays: '0' }, /audioRetentionDays/],
     [{ audioRetentionDays: '1.5' }, /audioRetentionDays/],
     [{ logRetentionDays: '10' }, /logRetentionDays/],

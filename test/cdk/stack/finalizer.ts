@@ -1,4 +1,8 @@
-/** The finalizer: the rule on execution endings, its Lambda, its dead letter queue and alarm, its grants. */
+/**
+ * The finalizer: the rule on execution endings, its Lambda, its dead letter queue and alarm, its
+ * grants, and the completion queue it sends one message per finished execution to.
+ */
+import { Match } from 'aws-cdk-lib/assertions';
 import {
   type CfnTemplate,
   logicalId,
@@ -10,6 +14,15 @@ import {
 
 const NAME = 'wisevoice-transcription-dev-finalize-execution';
 
+/** The one queue whose logical id is `prefix` plus CDK's 8-character hash. */
+function queueOf(json: CfnTemplate, prefix: string): string {
+  const ids = resourcesOfType(json, 'AWS::SQS::Queue')
+    .map(([id]) => id)
+    .filter((id) => new RegExp(`^${prefix}[0-9A-F]{8}$`).test(id));
+  if (ids.length !== 1) throw new Error(`Expected one queue ${prefix}, found ${ids.length}`);
+  return ids[0] as string;
+}
+
 function finalizeFunction(json: CfnTemplate) {
   const id = logicalId(json, 'AWS::Lambda::Function', (r) => r.Properties.FunctionName === NAME);
   return { id, props: json.Resources[id]?.Properties as Record<string, unknown> };
@@ -19,13 +32,17 @@ describe('ExecutionFinalizer', () => {
   let dev: Synthesized;
   let fnId: string;
   let queueId: string;
+  let completionId: string;
+  let completionDlqId: string;
   beforeAll(() => {
     dev = synth();
     fnId = finalizeFunction(dev.json).id;
-    queueId = logicalId(dev.json, 'AWS::SQS::Queue');
+    queueId = queueOf(dev.json, 'FinalizerDeadLetterQueue');
+    completionId = queueOf(dev.json, 'FinalizerCompletionQueue');
+    completionDlqId = queueOf(dev.json, 'FinalizerCompletionDeadLetterQueue');
   });
 
-  it('forwards the timed-out, aborted and failed executions of this state machine only', () => {
+  it('forwards every ending of this state machine only, successes included', () => {
     dev.template.hasResourceProperties('AWS::Events::Rule', {
       State: 'ENABLED',
       EventPattern: {
@@ -33,7 +50,7 @@ describe('ExecutionFinalizer', () => {
         'detail-type': ['Step Functions Execution Status Change'],
         detail: {
           stateMachineArn: [{ Ref: logicalId(dev.json, 'AWS::StepFunctions::StateMachine') }],
-          status: ['TIMED_OUT', 'ABORTED', 'FAILED'],
+          status: ['SUCCEEDED', 'TIMED_OUT', 'ABORTED', 'FAILED'],
         },
       },
     });
@@ -130,6 +147,7 @@ describe('ExecutionFinalizer', () => {
       [stateMachineId]: 'state-machine',
       [logicalId(dev.json, 'AWS::SecretsManager::Secret')]: 'secret',
       [queueId]: 'queue',
+      [completionId]: 'completion-queue',
       [logGroupId]: 'log-group',
     });
 
@@ -146,7 +164,105 @@ describe('ExecutionFinalizer', () => {
         'sqs:GetQueueAttributes <queue.Arn>',
         'sqs:GetQueueUrl <queue.Arn>',
         'sqs:SendMessage <queue.Arn>',
+        'sqs:SendMessage <completion-queue.Arn>',
       ].sort(),
     );
+  });
+
+  describe('completion queue', () => {
+    it('is encrypted, TLS only, keeps messages 4 days and dead-letters after 5 receives into a 14-day queue', () => {
+      expect(dev.json.Resources[completionId]?.Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 4 * 24 * 3600,
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [completionDlqId, 'Arn'] },
+          maxReceiveCount: 5,
+        },
+      });
+      expect(dev.json.Resources[completionDlqId]?.Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+      for (const id of [completionId, completionDlqId]) {
+        dev.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [{ Ref: id }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            ]),
+          },
+        });
+      }
+    });
+
+    it('is handed to the finalize Lambda as COMPLETION_QUEUE_URL', () => {
+      const { props } = finalizeFunction(dev.json);
+
+      expect(props).toMatchObject({
+        Environment: { Variables: { COMPLETION_QUEUE_URL: { Ref: completionId } } },
+      });
+    });
+
+    it('alarms on a dead-lettered message and on a stalled consumer', () => {
+      const byName = Object.fromEntries(
+        resourcesOfType(dev.json, 'AWS::CloudWatch::Alarm').map(([, r]) => [
+          r.Properties.AlarmName,
+          r.Properties,
+        ]),
+      );
+
+      expect(byName['wisevoice-transcription-dev-CompletionDeadLetters']).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [completionDlqId, 'QueueName'] } }],
+        Threshold: 1,
+      });
+      expect(byName['wisevoice-transcription-dev-CompletionQueueStalled']).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [completionId, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Threshold: 900,
+      });
+    });
+
+    it('uses the stack key with kms=true, and lets the Lambda use it through SQS only', () => {
+      const kms = synth({ kms: 'true' });
+      const keyId = logicalId(kms.json, 'AWS::KMS::Key');
+      const queue = queueOf(kms.json, 'FinalizerCompletionQueue');
+      const dlq = queueOf(kms.json, 'FinalizerCompletionDeadLetterQueue');
+      const { props } = finalizeFunction(kms.json);
+      const roleId = (props.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+
+      for (const id of [queue, dlq]) {
+        expect(kms.json.Resources[id]?.Properties).toMatchObject({
+          KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        });
+      }
+      expect(
+        permissionsOf(kms.json, roleId, { [keyId]: 'key' }).filter((p) => p.includes('sqs.<AWS::Region>')),
+      ).toEqual(
+        ['kms:Decrypt', 'kms:GenerateDataKey'].map(
+          (a) => `${a} <key.Arn> if {"StringEquals":{"kms:ViaService":"sqs.<AWS::Region>.amazonaws.com"}}`,
+        ),
+      );
+    });
+
+    it('is absent with completionQueue=false: no queue, no URL, no alarms, no outputs', () => {
+      const off = synth({ completionQueue: 'false' });
+      const names = resourcesOfType(off.json, 'AWS::CloudWatch::Alarm').map(
+        ([, r]) => r.Properties.AlarmName,
+      );
+      const { props } = finalizeFunction(off.json);
+
+      expect(resourcesOfType(off.json, 'AWS::SQS::Queue')).toHaveLength(1);
+      expect(JSON.stringify(props.Environment)).not.toContain('COMPLETION_QUEUE_URL');
+      expect(names.filter((n) => String(n).includes('Completion'))).toEqual([]);
+      expect(off.json.Outputs?.CompletionQueueUrl).toBeUndefined();
+      // The rule still forwards successes: the outcome metrics need every ending.
+      off.template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: { detail: { status: ['SUCCEEDED', 'TIMED_OUT', 'ABORTED', 'FAILED'] } },
+      });
+    });
   });
 });

@@ -63,6 +63,18 @@ const EXPECTED: Record<(typeof STEPS)[number], string[]> = {
   ],
 };
 
+/** What the bot needs to consume the completion queue. */
+const COMPLETION_CONSUMER = [
+  'sqs:ReceiveMessage <completion-queue.Arn>',
+  'sqs:DeleteMessage <completion-queue.Arn>',
+  'sqs:ChangeMessageVisibility <completion-queue.Arn>',
+  'sqs:GetQueueAttributes <completion-queue.Arn>',
+];
+
+function completionQueueOf(json: CfnTemplate): string {
+  return logicalId(json, 'AWS::SQS::Queue', (r) => r.Properties.RedrivePolicy !== undefined);
+}
+
 function roleOf(json: CfnTemplate, step: string): string {
   return (functionOf(json, step).props.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
 }
@@ -181,15 +193,17 @@ describe('IAM', () => {
     expect(invoke).toEqual(STEPS.map((step) => `lambda:InvokeFunction <${step}.Arn>:*`).sort());
   });
 
-  it('gives the bot upload, start, describe and result reads, nothing else', () => {
+  it('gives the bot upload, start, describe, result reads and the completion queue, nothing else', () => {
     const [, policy] = resourcesOfType(json, 'AWS::IAM::ManagedPolicy')[0] as [
       string,
       { Properties: Record<string, unknown> },
     ];
     const stateMachine = logicalId(json, 'AWS::StepFunctions::StateMachine');
+    const completionQueue = completionQueueOf(json);
     const lines = statementLines((policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement, {
       ...aliases(json, 'validate-audio'),
       [stateMachine]: 'state-machine',
+      [completionQueue]: 'completion-queue',
     });
 
     expect(lines).toEqual(
@@ -199,8 +213,38 @@ describe('IAM', () => {
         's3:ListBucket <bucket.Arn>',
         'states:StartExecution <state-machine>',
         'states:DescribeExecution arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<state-machine.Name>:*',
+        ...COMPLETION_CONSUMER,
       ].sort(),
     );
+  });
+
+  it('lets the bot decrypt completion messages with the stack key, through SQS only, when kms=true', () => {
+    const kms = synth({ kms: 'true' }).json;
+    const [, policy] = resourcesOfType(kms, 'AWS::IAM::ManagedPolicy')[0] as [
+      string,
+      { Properties: Record<string, unknown> },
+    ];
+    const lines = statementLines((policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement, {
+      ...aliases(kms, 'validate-audio'),
+      [completionQueueOf(kms)]: 'completion-queue',
+    });
+
+    expect(lines.filter((l) => l.includes('completion-queue') || l.includes('sqs.'))).toEqual(
+      [
+        ...COMPLETION_CONSUMER,
+        'kms:Decrypt <key.Arn> if {"StringEquals":{"kms:ViaService":"sqs.<AWS::Region>.amazonaws.com"}}',
+      ].sort(),
+    );
+  });
+
+  it('gives the bot no SQS access with completionQueue=false', () => {
+    const off = synth({ completionQueue: 'false' }).json;
+    const [, policy] = resourcesOfType(off, 'AWS::IAM::ManagedPolicy')[0] as [
+      string,
+      { Properties: Record<string, unknown> },
+    ];
+
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).not.toContain('sqs:');
   });
 
   describe('with kms=true', () => {

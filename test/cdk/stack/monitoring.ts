@@ -25,7 +25,8 @@ describe('TranscriptionMonitoring', () => {
   });
 
   it.each([
-    ['ExecutionsFailed', 5, 900],
+    // A backstop behind SystemFailures: it counts users' own bad uploads too.
+    ['ExecutionsFailed', 20, 900],
     ['ExecutionsTimedOut', 1, 300],
     ['ExecutionThrottled', 1, 300],
     ['ExecutionsAborted', 1, 300],
@@ -87,12 +88,32 @@ describe('TranscriptionMonitoring', () => {
     );
   });
 
+  it('alarms on system failures only, with exactly the dimensions finalize-execution emits', () => {
+    const system = alarms(dev).find((a) => a.AlarmName === 'wisevoice-transcription-dev-SystemFailures');
+
+    expect(system).toMatchObject({
+      Namespace: 'Transcription',
+      MetricName: 'TranscriptionOutcome',
+      Dimensions: [
+        { Name: 'outcome', Value: 'system_error' },
+        { Name: 'service', Value: 'transcription-dev' },
+        { Name: 'step', Value: 'finalize-execution' },
+      ],
+      Statistic: 'Sum',
+      Period: 900,
+      Threshold: 3,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
   it('sends every alarm and its recovery to the alarm topic', () => {
     const all = alarms(dev);
 
-    // State machine, errors and throttles of each step and of finalize-execution, provider errors,
-    // dead letters, and the sweeper's failing runs and failed deletes.
-    expect(all).toHaveLength(4 + 2 * (STEPS.length + 1) + 1 + 1 + 2);
+    // State machine (4), system failures, errors and throttles of each step and of
+    // finalize-execution, provider errors, finalize dead letters, completion dead letters and
+    // stalled consumer, and the sweeper's failing runs and failed deletes.
+    expect(all).toHaveLength(4 + 1 + 2 * (STEPS.length + 1) + 1 + 1 + 2 + 2);
     for (const alarm of all) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
@@ -161,5 +182,24 @@ describe('TranscriptionMonitoring', () => {
     }
     for (const metric of ['Errors', 'Duration', 'Throttles'])
       expect(body).toContain(`\\"AWS/Lambda\\",\\"${metric}\\"`);
+  });
+
+  it('shows outcomes and time to result p50/p95 per audio-length bucket on the dashboard', () => {
+    const [, dashboard] = resourcesOfType(dev.json, 'AWS::CloudWatch::Dashboard')[0] ?? [];
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    const dims = '\\"service\\",\\"transcription-dev\\",\\"step\\",\\"finalize-execution\\"';
+
+    for (const outcome of ['completed', 'user_error', 'system_error']) {
+      expect(body).toContain(
+        `\\"Transcription\\",\\"TranscriptionOutcome\\",\\"outcome\\",\\"${outcome}\\",${dims}`,
+      );
+    }
+    for (const bucket of ['under-30s', '30s-5m', '5m-30m', 'over-30m', 'unknown']) {
+      expect(body).toContain(
+        `\\"Transcription\\",\\"TimeToResult\\",\\"audio_length\\",\\"${bucket}\\",${dims}`,
+      );
+    }
+    for (const p of ['p50', 'p95']) expect(body).toContain(`\\"stat\\":\\"${p}\\"`);
+    expect(body).toContain('ApproximateAgeOfOldestMessage');
   });
 });

@@ -15,6 +15,14 @@ describe('TranscriptionStack outputs', () => {
     expect(outputs.BotAccessPolicyArn?.Value).toEqual({ Ref: logicalId(json, 'AWS::IAM::ManagedPolicy') });
   });
 
+  it('publishes the completion queue the bot consumes', () => {
+    const { json } = synth();
+    const queue = logicalId(json, 'AWS::SQS::Queue', (r) => r.Properties.RedrivePolicy !== undefined);
+
+    expect(json.Outputs?.CompletionQueueUrl?.Value).toEqual({ Ref: queue });
+    expect(json.Outputs?.CompletionQueueArn?.Value).toEqual({ 'Fn::GetAtt': [queue, 'Arn'] });
+  });
+
   it("gives the bot's environment variables ready to paste", () => {
     const { json } = synth();
     const outputs = json.Outputs ?? {};
@@ -41,6 +49,12 @@ describe('TranscriptionStack outputs', () => {
           stateMachine,
           ' AWS_REGION=',
           { Ref: 'AWS::Region' },
+          ' TRANSCRIPTION_COMPLETION_QUEUE_URL=',
+          {
+            Ref: logicalId(json, 'AWS::SQS::Queue', (r) =>
+              JSON.stringify(r.Properties).includes('RedrivePolicy'),
+            ),
+          },
         ],
       ],
     });
