@@ -169,6 +169,32 @@ export interface RunOptions {
   onEvent?: (event: EventLog) => void;
   /** Ends the execution as TIMED_OUT after this long, like the deployed `TimeoutSeconds`. @default - none */
   executionTimeoutMs?: number;
+  /** The state machine's ARN; the execution ARN is derived from it. @default `arn:aws:states:local:000000000000:stateMachine:transcription` */
+  stateMachineArn?: string;
+  /** Redrive: start at this state with this input instead of StartAt (the execution input stays `input`). */
+  startAt?: { state: string; input: Json };
+  /** `$$.Execution.StartTime`; a redrive keeps the first start. @default now */
+  startTime?: Date;
+  /** Called with a Task's Lambda result (before its ResultPath merge), e.g. for history events. */
+  onTaskResult?: (state: string, output: Json) => void;
+  /** Called when the status is known, before finalize-execution runs (as the service's status changes first). */
+  onEnded?: (ending: ExecutionEnded) => void;
+}
+
+/** The execution's terminal status as DescribeExecution shows it. */
+export interface ExecutionEnded {
+  status: ExecutionStatus;
+  output?: Record<string, unknown>;
+  error?: string;
+  cause?: string;
+  stopDate: Date;
+}
+
+export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:transcription';
+
+/** `arn:…:stateMachine:{name}` → `arn:…:execution:{name}:{executionName}`. */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 export type ExecutionStatus = 'SUCCEEDED' | FinalizedStatus;
@@ -200,6 +226,8 @@ export interface RunningExecution {
 export class LocalWorkflow {
   readonly definition: AslDefinition;
   private readonly machine: StateMachine;
+  /** Machines that start at another state, for redrives; built (and validated) once per state. */
+  private readonly machinesFrom = new Map<string, StateMachine>();
   private readonly lambdasByState: Record<string, string>;
 
   constructor(private readonly handlers: LambdaHandlers) {
@@ -221,6 +249,20 @@ export class LocalWorkflow {
     );
   }
 
+  private machineFrom(state: string | undefined): StateMachine {
+    if (state === undefined || state === this.definition.StartAt) return this.machine;
+    if (!this.definition.States[state]) throw new Error(`No state ${state}`);
+    let machine = this.machinesFrom.get(state);
+    if (!machine) {
+      // The definition was validated whole; started elsewhere, the states before it are unreachable.
+      machine = new StateMachine({ ...substituteArns(this.definition), StartAt: state } as never, {
+        validationOptions: { noValidate: true },
+      });
+      this.machinesFrom.set(state, machine);
+    }
+    return machine;
+  }
+
   async run(input: Json, options: RunOptions = {}): Promise<ExecutionOutcome> {
     return this.start(input, options).outcome;
   }
@@ -234,9 +276,10 @@ export class LocalWorkflow {
       );
     }
     const name = options.executionName ?? randomUUID();
-    const executionArn = `arn:aws:states:local:000000000000:execution:transcription:${name}`;
-    const stateMachineArn = 'arn:aws:states:local:000000000000:stateMachine:transcription';
-    const started = new Date();
+    const stateMachineArn = options.stateMachineArn ?? LOCAL_STATE_MACHINE_ARN;
+    const executionArn = executionArnOf(stateMachineArn, name);
+    const stateMachineName = stateMachineArn.slice(stateMachineArn.lastIndexOf(':') + 1);
+    const started = options.startTime ?? new Date();
 
     // How the execution ended, when not by its own last state.
     let ending:
@@ -274,13 +317,15 @@ export class LocalWorkflow {
             dataLimitExceeded(state, 'returned a result', outBytes);
             throw Object.assign(new Error('result over the limit'), { name: 'States.DataLimitExceeded' });
           }
+          options.onTaskResult?.(state, output);
           return output;
         };
         return [state, limited];
       }),
     );
     const states = Object.keys(this.definition.States);
-    const execution = this.machine.run(input as never, {
+    const machine = this.machineFrom(options.startAt?.state);
+    const execution = machine.run((options.startAt ? options.startAt.input : input) as never, {
       overrides: {
         taskResourceLocalHandlers: taskResourceLocalHandlers as never,
         ...(options.waitMs !== undefined && {
@@ -298,7 +343,7 @@ export class LocalWorkflow {
       },
       context: {
         Execution: { Id: executionArn, Name: name, StartTime: started.toISOString(), Input: input },
-        StateMachine: { Id: stateMachineArn, Name: 'transcription' },
+        StateMachine: { Id: stateMachineArn, Name: stateMachineName },
       } as never,
     });
     abortLibrary = execution.abort;
@@ -350,6 +395,7 @@ export class LocalWorkflow {
         result = { status: 'FAILED', error: ending.error, cause: ending.cause };
       else if (ending) result = { status: ending.status };
       const stopped = new Date();
+      options.onEnded?.({ ...result, stopDate: stopped });
       const finalized =
         result.status === 'SUCCEEDED'
           ? undefined
