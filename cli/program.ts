@@ -1,0 +1,704 @@
+/**
+ * `transcription`, the operator CLI: start, follow and inspect transcriptions, list failures,
+ * redrive or retry, count outcomes — against a deployed stack or the local endpoint, through the
+ * same typed client the bot uses. Results go to stdout, progress to stderr; exit codes below.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import {
+  DescribeExecutionCommand,
+  type HistoryEvent,
+  RedriveExecutionCommand,
+  type ExecutionStatus as SfnExecutionStatus,
+} from '@aws-sdk/client-sfn';
+import { Command, CommanderError, Option } from 'commander';
+import { clientConfigFromEnv } from '../client/config.js';
+import {
+  ClientConfigurationError,
+  ExecutionNameTaken,
+  ExecutionNotFound,
+  ResultMissing,
+  ResultWaitTimedOut,
+} from '../client/errors.js';
+import { consoleUrl, ENDED_STATUSES, executionArnOf, isExecutionArn } from '../client/executions.js';
+import { abortableSleep, type ResultLookup, TranscriptionClient } from '../client/transcription-client.js';
+import { parseUserId, type TranscriptionRequest } from '../lambdas/shared/contracts.js';
+import { errorCategory, InvalidInput, isErrorType } from '../lambdas/shared/errors.js';
+import {
+  formatDuration,
+  formatInstant,
+  formatSegments,
+  parseDuration,
+  parseSince,
+  percentile,
+  table,
+  wrap,
+} from './format.js';
+import { allEvents, executionEnd, lastEvents, latestAttempt, listExecutions } from './operations.js';
+
+/** Exit codes: documented in `--help` and README "Operate". */
+export const EXIT = {
+  ok: 0,
+  /** An AWS or network error, or a result that never appeared. */
+  error: 1,
+  /** Bad arguments, invalid input, missing configuration, or a refused action. */
+  usage: 2,
+  /** The transcription (execution) failed, timed out or was aborted. */
+  failed: 3,
+  /** Not finished yet (still running, or --wait ran out of time). */
+  pending: 4,
+  /** No such execution. */
+  notFound: 5,
+} as const;
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  /** Terminal width for wrapping. @default 100 */
+  columns?: number;
+  /** Builds the client from the resolved settings; tests inject mocked SDK clients here. */
+  createClient?: (options: ConstructorParameters<typeof TranscriptionClient>[0]) => TranscriptionClient;
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+interface GlobalOptions {
+  stateMachineArn?: string;
+  bucket?: string;
+  region?: string;
+  endpoint?: string;
+  sfnEndpoint?: string;
+  s3Endpoint?: string;
+  sqsEndpoint?: string;
+  completionQueueUrl?: string;
+}
+
+class Exit extends Error {
+  constructor(
+    readonly code: number,
+    message?: string,
+  ) {
+    super(message ?? `exit ${code}`);
+  }
+}
+
+function intOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 1) throw new Exit(EXIT.usage, `${name} must be a positive integer`);
+    return n;
+  };
+}
+
+/** A file id from a file name: `Voice message (2).ogg` → `Voice-message-2`. */
+export function fileIdFromName(name: string): string {
+  const stem = basename(name, extname(name))
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return stem.slice(0, 128) || 'audio';
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const out = (text = '') => io.stdout(`${text}\n`);
+  const err = (text: string) => io.stderr(`${text}\n`);
+  const now = io.now ?? Date.now;
+  const sleep = io.sleep ?? abortableSleep;
+  const columns = io.columns ?? 100;
+  let exitCode: number = EXIT.ok;
+
+  const program = new Command('transcription')
+    .description('Operate the transcription workflow: start, follow and inspect executions, triage failures.')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(add --help for usage)')
+    .option(
+      '--state-machine-arn <arn>',
+      'the state machine (env TRANSCRIPTION_STATE_MACHINE_ARN; stack output StateMachineArn)',
+    )
+    .option('--bucket <name>', 'the bucket (env TRANSCRIPTION_S3_BUCKET; stack output BucketName)')
+    .option('--region <region>', 'AWS region (env AWS_REGION; default: the state machine ARN’s)')
+    .option('--endpoint <url>', 'one local endpoint for every service (env AWS_ENDPOINT_URL)')
+    .option('--sfn-endpoint <url>', 'Step Functions endpoint (env AWS_ENDPOINT_URL_SFN)')
+    .option('--s3-endpoint <url>', 'S3 endpoint (env AWS_ENDPOINT_URL_S3)')
+    .option('--sqs-endpoint <url>', 'SQS endpoint (env AWS_ENDPOINT_URL_SQS)')
+    .option('--completion-queue-url <url>', 'completion queue (env TRANSCRIPTION_COMPLETION_QUEUE_URL)')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok, 1 AWS/network error, 2 usage or invalid input, 3 transcription failed,
+4 not finished yet, 5 no such execution.
+
+Examples:
+  transcription start voice.ogg --user 123 --file-id abc-123 --language ru --wait
+  transcription status abc-123 --user 123
+  transcription watch 123-abc-123
+  transcription result abc-123 --user 123
+  transcription failures --since 24h
+  transcription retry abc-123 --user 123
+  transcription stats --since 7d`,
+    );
+
+  const client = (command: Command): TranscriptionClient => {
+    const g = command.optsWithGlobals<GlobalOptions>();
+    const env = clientConfigFromEnv(io.env);
+    const endpoints = {
+      ...env.endpoints,
+      ...(g.endpoint && { stepfunctions: g.endpoint, s3: g.endpoint, sqs: g.endpoint }),
+      ...(g.sfnEndpoint && { stepfunctions: g.sfnEndpoint }),
+      ...(g.s3Endpoint && { s3: g.s3Endpoint }),
+      ...(g.sqsEndpoint && { sqs: g.sqsEndpoint }),
+    };
+    const local = Boolean(endpoints.stepfunctions || endpoints.s3);
+    const options = {
+      ...env,
+      ...(g.stateMachineArn && { stateMachineArn: g.stateMachineArn }),
+      ...(g.bucket && { bucket: g.bucket }),
+      ...(g.region && { region: g.region }),
+      ...(g.completionQueueUrl && { completionQueueUrl: g.completionQueueUrl }),
+      endpoints,
+      // A local endpoint accepts any credentials; without any in the environment, give it some.
+      ...(local && !env.credentials && { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    };
+    if (!options.stateMachineArn) {
+      throw new Exit(
+        EXIT.usage,
+        'No state machine: pass --state-machine-arn or set TRANSCRIPTION_STATE_MACHINE_ARN (the stack output StateMachineArn)',
+      );
+    }
+    return io.createClient ? io.createClient(options) : new TranscriptionClient(options);
+  };
+  const isLocal = (c: TranscriptionClient) => Boolean(c.config.endpoints?.stepfunctions);
+  const link = (c: TranscriptionClient, arn: string) => (isLocal(c) ? arn : consoleUrl(arn));
+
+  /** An execution ARN from an ARN, an execution name, or a file id with --user (latest attempt unless --attempt). */
+  const resolveExecution = async (
+    c: TranscriptionClient,
+    target: string,
+    options: { user?: number; attempt?: number },
+  ): Promise<string> => {
+    if (isExecutionArn(target)) return target;
+    if (options.user === undefined) return executionArnOf(c.config.stateMachineArn as string, target);
+    if (options.attempt !== undefined) return c.executionArnFor(options.user, target, options.attempt);
+    const latest = await latestAttempt(c, options.user, target);
+    if (!latest) throw new ExecutionNotFound(c.executionArnFor(options.user, target));
+    return latest.execution.executionArn as string;
+  };
+
+  const printLookup = (lookup: ResultLookup, json: boolean): number => {
+    if (json) {
+      out(JSON.stringify(lookup, null, 2));
+    } else if (lookup.status === 'completed') {
+      out(lookup.segments.length ? formatSegments(lookup.segments, columns) : '(no speech)');
+      const m = lookup.metadata;
+      err(
+        `\nCompleted: ${m.total_segments} segment(s), ${m.audio_duration ?? '?'} s of audio, language ${m.language_code ?? '?'}, ${m.speech_model_used ?? '?'}, in ${m.processing_time} s`,
+      );
+    } else if (lookup.status === 'failed') {
+      out(
+        wrap(
+          `Failed in ${lookup.metadata.failed_state}: ${lookup.error.type} — ${lookup.error.message}`,
+          columns,
+          2,
+        ),
+      );
+    } else {
+      err(`Not finished: execution ${lookup.executionStatus} (${lookup.reason})`);
+    }
+    return lookup.status === 'completed' ? EXIT.ok : lookup.status === 'failed' ? EXIT.failed : EXIT.pending;
+  };
+
+  const waitAndPrint = async (c: TranscriptionClient, arn: string, timeout: string, json: boolean) => {
+    const result = await c.waitForResult(arn, {
+      timeoutMs: parseDuration(timeout),
+      onProgress: (p) =>
+        err(
+          `  … ${p.pending.executionStatus.toLowerCase()} after ${formatDuration(p.elapsedMs)}, next check in ${formatDuration(p.nextCheckInMs)}`,
+        ),
+    });
+    return printLookup(result, json);
+  };
+
+  const userOption = () =>
+    new Option('--user <id>', 'the user id (with a file id)').argParser(intOption('--user'));
+  const attemptOption = () =>
+    new Option('--attempt <n>', 'attempt number (default: the latest)').argParser(intOption('--attempt'));
+
+  program
+    .command('start')
+    .description('Upload a local file (or name an S3 key already uploaded) and start its transcription')
+    .argument('<file|s3-key>', 'a local audio file, or the key of an uploaded one')
+    .addOption(userOption().makeOptionMandatory())
+    .option('--file-id <id>', 'the file id (default: from the file name)')
+    .option('--language <code>', 'AssemblyAI language code, e.g. ru (default: detection)')
+    .addOption(new Option('--speakers <n>', 'speakers expected, 1–10').argParser(intOption('--speakers')))
+    .option('--force', 'transcribe even if a completed result of this audio exists')
+    .addOption(new Option('--attempt <n>', 'attempt number (default 1)').argParser(intOption('--attempt')))
+    .option('--wait', 'wait for the result and print it')
+    .option('--timeout <duration>', 'with --wait: give up after', '20m')
+    .option('--json', 'machine-readable output')
+    .action(async (target: string, o, command: Command) => {
+      const c = client(command);
+      const isFile = existsSync(target) && statSync(target).isFile();
+      const started = await c.startTranscription({
+        userId: o.user,
+        fileId: o.fileId ?? fileIdFromName(target),
+        ...(isFile ? { audio: { path: target } } : { s3Key: target }),
+        languageCode: o.language,
+        speakersExpected: o.speakers,
+        force: o.force,
+        attempt: o.attempt,
+      });
+      if (o.json && !o.wait) {
+        out(JSON.stringify(started, null, 2));
+      } else {
+        const head = started.alreadyStarted ? 'Already started' : 'Started';
+        (o.wait ? err : out)(
+          `${head} ${started.executionName}${started.uploaded ? ` (uploaded ${started.s3Key})` : ''}\n  ${started.executionArn}\n  result: s3://${started.bucket}/${started.resultKey}`,
+        );
+      }
+      if (o.wait) exitCode = await waitAndPrint(c, started.executionArn, o.timeout, Boolean(o.json));
+    });
+
+  program
+    .command('status')
+    .description('Show an execution: status, timing, error, result')
+    .argument('<file_id|execution>', 'a file id (with --user), an execution name, or an execution ARN')
+    .addOption(userOption())
+    .addOption(attemptOption())
+    .option('--json', 'machine-readable output')
+    .action(async (target: string, o, command: Command) => {
+      const c = client(command);
+      const arn = await resolveExecution(c, target, o);
+      const execution = await c.describe(arn);
+      if (!execution) throw new ExecutionNotFound(arn);
+      const lookup = await c.getResult(arn);
+      const status = execution.status ?? 'RUNNING';
+      const ended = ENDED_STATUSES.has(status);
+      const elapsed = (execution.stopDate?.getTime() ?? now()) - (execution.startDate?.getTime() ?? now());
+      if (o.json) {
+        out(JSON.stringify({ execution, result: lookup }, null, 2));
+      } else {
+        const rows = [
+          ['execution', `${execution.name}`],
+          [
+            'status',
+            `${status}${ended ? '' : ' (running)'}, ${formatDuration(elapsed)} since ${formatInstant(execution.startDate)}`,
+          ],
+        ];
+        if (execution.error)
+          rows.push(['error', `${execution.error}: ${execution.cause ?? ''}`.slice(0, columns * 2)]);
+        rows.push([
+          'result',
+          lookup.status === 'pending'
+            ? `none yet (${lookup.reason})`
+            : lookup.status === 'completed'
+              ? `completed, ${lookup.metadata.total_segments} segment(s)`
+              : `failed in ${lookup.metadata.failed_state}: ${lookup.error.type}`,
+        ]);
+        rows.push([isLocal(c) ? 'arn' : 'console', link(c, arn)]);
+        out(table(rows));
+      }
+      exitCode = status === 'SUCCEEDED' ? EXIT.ok : ended ? EXIT.failed : EXIT.pending;
+    });
+
+  program
+    .command('watch')
+    .description('Follow an execution state by state until it ends (polls its history)')
+    .argument('<execution>', 'an execution name or ARN')
+    .option('--interval <duration>', 'between polls', '2s')
+    .option('--timeout <duration>', 'stop watching after', '1h')
+    .action(async (target: string, o, command: Command) => {
+      const c = client(command);
+      const arn = await resolveExecution(c, target, {});
+      const interval = parseDuration(o.interval);
+      const deadline = now() + parseDuration(o.timeout);
+      const renderer = historyRenderer();
+      for (;;) {
+        let events: HistoryEvent[];
+        try {
+          events = await allEvents(c.sfn, arn);
+        } catch (error) {
+          if ((error as { name?: string }).name === 'ExecutionDoesNotExist') throw new ExecutionNotFound(arn);
+          throw error;
+        }
+        for (const line of renderer(events)) out(line);
+        const execution = await c.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+        const status = execution.status ?? 'RUNNING';
+        if (ENDED_STATUSES.has(status)) {
+          // Events written between the two calls.
+          for (const line of renderer(await allEvents(c.sfn, arn))) out(line);
+          exitCode = status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+          return;
+        }
+        if (now() >= deadline) {
+          err(`Still ${status} after ${o.timeout}`);
+          exitCode = EXIT.pending;
+          return;
+        }
+        await sleep(interval);
+      }
+    });
+
+  program
+    .command('result')
+    .description('Print the result: segments as readable lines, or the object with --json')
+    .argument('<file_id|execution>', 'a file id (with --user), an execution name, or an execution ARN')
+    .addOption(userOption())
+    .addOption(attemptOption())
+    .option('--json', 'the result object as JSON')
+    .option('--wait', 'wait until it is there')
+    .option('--timeout <duration>', 'with --wait: give up after', '20m')
+    .action(async (target: string, o, command: Command) => {
+      const c = client(command);
+      const arn = await resolveExecution(c, target, o);
+      exitCode = o.wait
+        ? await waitAndPrint(c, arn, o.timeout, Boolean(o.json))
+        : printLookup(await c.getResult(arn), Boolean(o.json));
+    });
+
+  program
+    .command('failures')
+    .description(
+      'List failed, timed-out and aborted executions with error type, failed state and a console link',
+    )
+    .option('--since <when>', 'a duration back (24h, 30m, 7d) or a date', '24h')
+    .addOption(new Option('--limit <n>', 'at most this many').default(50).argParser(intOption('--limit')))
+    .option('--json', 'machine-readable output')
+    .action(async (o, command: Command) => {
+      const c = client(command);
+      const since = parseSince(o.since, now());
+      const smArn = c.config.stateMachineArn as string;
+      const lists = await Promise.all(
+        (['FAILED', 'TIMED_OUT', 'ABORTED'] as SfnExecutionStatus[]).map((status) =>
+          listExecutions(c.sfn, smArn, { since, limit: o.limit, status }),
+        ),
+      );
+      const executions = lists
+        .flat()
+        .sort((a, b) => (b.startDate?.getTime() ?? 0) - (a.startDate?.getTime() ?? 0))
+        .slice(0, o.limit);
+      const rows = [];
+      for (const execution of executions) {
+        const end = executionEnd(await lastEvents(c.sfn, execution.executionArn as string));
+        rows.push({ execution, end });
+      }
+      if (o.json) {
+        out(
+          JSON.stringify(
+            rows.map(({ execution, end }) => ({
+              execution_arn: execution.executionArn,
+              name: execution.name,
+              status: execution.status,
+              started_at: execution.startDate?.toISOString(),
+              error_type: end.error,
+              failed_state: end.failedState,
+              cause: end.cause,
+              link: link(c, execution.executionArn as string),
+            })),
+            null,
+            2,
+          ),
+        );
+        return;
+      }
+      if (rows.length === 0) {
+        err(`No failed executions since ${formatInstant(since)}`);
+        return;
+      }
+      out(
+        rows
+          .map(({ execution, end }) =>
+            [
+              table([
+                [
+                  formatInstant(execution.startDate),
+                  end.error ?? execution.status ?? '',
+                  end.failedState ?? '?',
+                  execution.name ?? '',
+                ],
+              ]),
+              `  ${link(c, execution.executionArn as string)}`,
+            ].join('\n'),
+          )
+          .join('\n'),
+      );
+      err(`${rows.length} unsuccessful execution(s) since ${formatInstant(since)}`);
+    });
+
+  program
+    .command('redrive')
+    .description(
+      'Redrive an execution that stopped without a recorded outcome (refuses ones a redrive cannot help)',
+    )
+    .argument('<execution>', 'an execution name or ARN')
+    .option('--force', 'redrive even when the failure was recorded or the execution was finalized')
+    .action(async (target: string, o, command: Command) => {
+      const c = client(command);
+      const arn = await resolveExecution(c, target, {});
+      const execution = await c.describe(arn);
+      if (!execution) throw new ExecutionNotFound(arn);
+      const status = execution.status ?? 'RUNNING';
+      if (!ENDED_STATUSES.has(status) || status === 'SUCCEEDED') {
+        throw new Exit(
+          EXIT.usage,
+          `Execution ${execution.name} is ${status}: only an unsuccessful execution can be redriven`,
+        );
+      }
+      const end = executionEnd(await lastEvents(c.sfn, arn));
+      const hint = 'start a new attempt instead: transcription retry <file_id> --user <id>';
+      if (!o.force && status === 'FAILED' && end.recorded) {
+        throw new Exit(
+          EXIT.usage,
+          `Its failure (${end.error}) was recorded in its result, so a redrive ends the same way; ${hint}`,
+        );
+      }
+      if (!o.force && status !== 'FAILED') {
+        throw new Exit(
+          EXIT.usage,
+          `A ${status} execution has been finalized (failure result written, job deleted); ${hint}`,
+        );
+      }
+      const response = await c.sfn.send(new RedriveExecutionCommand({ executionArn: arn }));
+      out(`Redriven ${execution.name} at ${formatInstant(response.redriveDate)}\n  ${link(c, arn)}`);
+    });
+
+  program
+    .command('retry')
+    .description('Start the next attempt of a file with the same input')
+    .argument('<file_id>', 'the file id')
+    .addOption(userOption().makeOptionMandatory())
+    .option('--force', 'transcribe again even if the file has a completed result')
+    .option('--json', 'machine-readable output')
+    .action(async (fileId: string, o, command: Command) => {
+      const c = client(command);
+      const latest = await latestAttempt(c, o.user, fileId);
+      if (!latest) throw new ExecutionNotFound(c.executionArnFor(o.user, fileId));
+      const status = latest.execution.status ?? 'RUNNING';
+      if (!ENDED_STATUSES.has(status)) {
+        throw new Exit(EXIT.usage, `Attempt ${latest.attempt} (${latest.execution.name}) is still ${status}`);
+      }
+      const input = JSON.parse(latest.execution.input ?? '{}') as TranscriptionRequest;
+      if (status === 'SUCCEEDED' && !o.force) {
+        err('The last attempt succeeded: without --force the new one returns its completed result');
+      }
+      const started = await c.startTranscription({
+        userId: parseUserId(input.user_id) ?? o.user,
+        fileId,
+        s3Key: input.s3_key,
+        bucket: input.bucket,
+        languageCode: input.language_code,
+        speakersExpected: input.speakers_expected,
+        force: o.force || input.force,
+        attempt: latest.attempt + 1,
+      });
+      if (o.json) out(JSON.stringify(started, null, 2));
+      else
+        out(
+          `Started attempt ${started.attempt}: ${started.executionName}\n  ${link(c, started.executionArn)}`,
+        );
+    });
+
+  program
+    .command('stats')
+    .description('Count executions by status and error type, with p50/p95 durations')
+    .option('--since <when>', 'a duration back (24h, 30m, 7d) or a date', '24h')
+    .addOption(
+      new Option('--limit <n>', 'executions to read at most').default(1000).argParser(intOption('--limit')),
+    )
+    .option('--json', 'machine-readable output')
+    .action(async (o, command: Command) => {
+      const c = client(command);
+      const since = parseSince(o.since, now());
+      const executions = await listExecutions(c.sfn, c.config.stateMachineArn as string, {
+        since,
+        limit: o.limit,
+      });
+      const byStatus: Record<string, number> = {};
+      const byError: Record<string, number> = {};
+      const durations: { all: number[]; succeeded: number[] } = { all: [], succeeded: [] };
+      for (const execution of executions) {
+        const status = execution.status ?? 'UNKNOWN';
+        byStatus[status] = (byStatus[status] ?? 0) + 1;
+        if (execution.startDate && execution.stopDate) {
+          const ms = execution.stopDate.getTime() - execution.startDate.getTime();
+          durations.all.push(ms);
+          if (status === 'SUCCEEDED') durations.succeeded.push(ms);
+        }
+        if (['FAILED', 'TIMED_OUT', 'ABORTED'].includes(status)) {
+          const described = await c.describe(execution.executionArn as string);
+          const type = described?.error ?? status;
+          byError[type] = (byError[type] ?? 0) + 1;
+        }
+      }
+      const quantiles = (values: number[]) => ({
+        p50_ms: percentile(values, 0.5),
+        p95_ms: percentile(values, 0.95),
+      });
+      const stats = {
+        since: since.toISOString(),
+        total: executions.length,
+        truncated: executions.length >= o.limit,
+        by_status: byStatus,
+        by_error_type: byError,
+        duration: { succeeded: quantiles(durations.succeeded), ended: quantiles(durations.all) },
+      };
+      if (o.json) {
+        out(JSON.stringify(stats, null, 2));
+        return;
+      }
+      const d = (v: number | undefined) => (v === undefined ? '—' : formatDuration(v));
+      out(`${executions.length}${stats.truncated ? '+' : ''} execution(s) since ${formatInstant(since)}`);
+      out(
+        table(
+          Object.entries(byStatus)
+            .sort(([, a], [, b]) => b - a)
+            .map(([s, n]) => [`  ${s}`, String(n)]),
+        ),
+      );
+      if (Object.keys(byError).length) {
+        out('Errors');
+        out(
+          table(
+            Object.entries(byError)
+              .sort(([, a], [, b]) => b - a)
+              .map(([type, n]) => [
+                `  ${type}`,
+                String(n),
+                isErrorType(type) ? errorCategory(type) : 'system',
+              ]),
+          ),
+        );
+      }
+      out(
+        table([
+          ['Duration', 'p50', 'p95'],
+          ['  succeeded', d(stats.duration.succeeded.p50_ms), d(stats.duration.succeeded.p95_ms)],
+          ['  all ended', d(stats.duration.ended.p50_ms), d(stats.duration.ended.p95_ms)],
+        ]),
+      );
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return exitCodeOf(error, err);
+  }
+}
+
+/** Error → message on stderr and exit code. */
+function exitCodeOf(error: unknown, err: (text: string) => void): number {
+  if (error instanceof CommanderError) {
+    return error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version' ||
+      error.exitCode === 0
+      ? EXIT.ok
+      : EXIT.usage;
+  }
+  if (error instanceof Exit) {
+    err(error.message);
+    return error.code;
+  }
+  if (
+    error instanceof InvalidInput ||
+    error instanceof ClientConfigurationError ||
+    error instanceof RangeError
+  ) {
+    err(error.message);
+    return EXIT.usage;
+  }
+  if (error instanceof ExecutionNameTaken) {
+    err(`${error.message}\n  (pass --attempt ${error.nextAttempt})`);
+    return EXIT.usage;
+  }
+  if (error instanceof ExecutionNotFound) {
+    err(error.message);
+    return EXIT.notFound;
+  }
+  if (error instanceof ResultWaitTimedOut) {
+    err(error.message);
+    return EXIT.pending;
+  }
+  if (error instanceof ResultMissing) {
+    err(error.message);
+    return EXIT.error;
+  }
+  const e = error as { name?: string; message?: string };
+  err(`${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`);
+  return EXIT.error;
+}
+
+const QUIET_STATES = new Set(['Pass', 'Choice', 'Succeed', 'Fail']);
+
+/** Turns history events into lines as `npm start` prints them; remembers what it has shown. */
+export function historyRenderer(): (events: HistoryEvent[]) => string[] {
+  let lastId = 0;
+  let startedAt: number | undefined;
+  const enteredAt = new Map<string, number>();
+  let current: string | undefined;
+  return (events) => {
+    const lines: string[] = [];
+    for (const event of events) {
+      const id = event.id ?? 0;
+      if (id <= lastId) continue;
+      lastId = id;
+      const at = event.timestamp?.getTime() ?? 0;
+      startedAt ??= at;
+      const clock = `${((at - startedAt) / 1000).toFixed(1)}s`.padStart(7);
+      const type = event.type ?? '';
+      const kind = type.replace(/State(Entered|Exited)$/, '');
+      if (type.endsWith('StateEntered')) {
+        const name = event.stateEnteredEventDetails?.name ?? '?';
+        enteredAt.set(name, at);
+        current = name;
+        if (kind === 'Wait') {
+          const input = safeJson(event.stateEnteredEventDetails?.input) as {
+            transcript?: { wait_seconds?: number };
+          };
+          const seconds = input?.transcript?.wait_seconds;
+          lines.push(`${clock}  … ${name}${seconds === undefined ? '' : ` (${seconds} s)`}`);
+        }
+      } else if (type.endsWith('StateExited') && !QUIET_STATES.has(kind) && kind !== 'Wait') {
+        const name = event.stateExitedEventDetails?.name ?? '?';
+        const took = at - (enteredAt.get(name) ?? at);
+        const output = safeJson(event.stateExitedEventDetails?.output) as {
+          transcript?: { status?: string };
+        };
+        const status =
+          name === 'Check transcript status' && output?.transcript?.status
+            ? `: ${output.transcript.status}`
+            : '';
+        lines.push(`${clock}  ✓ ${name} (${formatDuration(took)})${status}`);
+      } else if (/^(LambdaFunction|Task)(Failed|TimedOut)$/.test(type)) {
+        const d =
+          event.lambdaFunctionFailedEventDetails ??
+          event.lambdaFunctionTimedOutEventDetails ??
+          event.taskFailedEventDetails ??
+          event.taskTimedOutEventDetails;
+        lines.push(`${clock}  ✗ ${current ?? '?'}: ${d?.error ?? type}`);
+      } else if (type === 'ExecutionSucceeded') {
+        lines.push(`${clock}  Succeeded`);
+      } else if (type === 'ExecutionFailed' || type === 'ExecutionTimedOut' || type === 'ExecutionAborted') {
+        const d =
+          event.executionFailedEventDetails ??
+          event.executionTimedOutEventDetails ??
+          event.executionAbortedEventDetails;
+        lines.push(
+          `${clock}  ${type.replace('Execution', '')}: ${d?.error ?? ''}${d?.cause ? ` — ${d.cause}` : ''}`.trimEnd(),
+        );
+      } else if (type === 'ExecutionRedriven') {
+        lines.push(`${clock}  Redriven`);
+      }
+    }
+    return lines;
+  };
+}
+
+function safeJson(text: string | undefined): unknown {
+  try {
+    return JSON.parse(text ?? '');
+  } catch {
+    return undefined;
+  }
+}
