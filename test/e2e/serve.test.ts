@@ -338,10 +338,21 @@ describe('npm run serve (the CLI)', () => {
     await rm(cwd, { recursive: true, force: true });
   });
 
-  it('prints exactly one JSON line on stdout with the fixed port, and stops on SIGTERM', async () => {
+  it('prints exactly one JSON line on stdout with the fixed port, times an execution out with its message, and stops on SIGTERM', async () => {
     cwd = await mkdtemp(join(tmpdir(), 'transcription-serve-cli-'));
     const port = await freePort();
-    child = spawn('npx', ['tsx', 'local/serve.ts', '--port', String(port), '--fast', '--directory', cwd], {
+    // Real waits and a 1 s execution timeout: the sample's first 4 s wait outlasts it.
+    const args = [
+      'tsx',
+      'local/serve.ts',
+      '--port',
+      String(port),
+      '--execution-timeout',
+      '1',
+      '--directory',
+      cwd,
+    ];
+    child = spawn('npx', args, {
       cwd: ROOT,
       env: { ...process.env, ASSEMBLYAI_API_KEY: '', NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -375,7 +386,48 @@ describe('npm run serve (the CLI)', () => {
       },
     });
     const listed = await client.send(new ListExecutionsCommand({ stateMachineArn: ready.stateMachineArn }));
-    client.destroy();
+    const credentials = {
+      accessKeyId: ready.accessKeyId as string,
+      secretAccessKey: ready.secretAccessKey as string,
+    };
+    const bucketClient = new S3Client({
+      endpoint: ready.s3,
+      region: ready.region,
+      credentials,
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    await bucketClient.send(
+      new PutObjectCommand({ Bucket: ready.bucket, Key: 'transcription/9/slow.ogg', Body: sample }),
+    );
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({
+        stateMachineArn: ready.stateMachineArn,
+        name: '9-slow',
+        input: JSON.stringify({
+          s3_key: 'transcription/9/slow.ogg',
+          user_id: 9,
+          file_id: 'slow',
+          bucket: ready.bucket,
+        }),
+      }),
+    );
+    const queue = new SQSClient({ endpoint: ready.sqs, region: ready.region, credentials });
+    let message: CompletionMessage | undefined;
+    for (let i = 0; i < 50 && !message; i++) {
+      const received = await queue.send(
+        new ReceiveMessageCommand({ QueueUrl: ready.completionQueueUrl, WaitTimeSeconds: 0 }),
+      );
+      const body = received.Messages?.[0]?.Body;
+      if (body) message = JSON.parse(body) as CompletionMessage;
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const timedOut = await client.send(new DescribeExecutionCommand({ executionArn }));
+    const stored = await bucketClient.send(
+      new GetObjectCommand({ Bucket: ready.bucket, Key: 'results/9/slow.json' }),
+    );
+    const result = JSON.parse((await stored.Body?.transformToString()) ?? 'null') as TranscriptionResult;
+    for (const sdk of [client, bucketClient, queue]) sdk.destroy();
 
     const stderrClosed = new Promise<void>((resolve) => child?.stderr?.once('close', () => resolve()));
     process.kill(-(child.pid as number), 'SIGTERM');
@@ -397,6 +449,16 @@ describe('npm run serve (the CLI)', () => {
     );
     expect(ready.stepfunctions).toBe(`http://127.0.0.1:${port}`);
     expect(listed.executions).toEqual([]);
+    expect(timedOut.status).toBe('TIMED_OUT');
+    expect(result).toMatchObject({ status: 'failed', error: { type: 'TranscriptionTimedOut' } });
+    expect(message).toMatchObject({
+      execution_arn: executionArn,
+      status: 'TIMED_OUT',
+      outcome: 'failed',
+      error_type: 'TranscriptionTimedOut',
+      error_category: 'system',
+      result_key: 'results/9/slow.json',
+    });
     expect(stderr).toContain('SIGTERM: stopping');
     expect(stderr).toContain('Stopped.');
     expect(stdout.trim().split('\n')).toHaveLength(1);
