@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   DescribeExecutionCommand,
   type HistoryEvent,
@@ -64,6 +65,7 @@ export interface CliIo {
 }
 
 interface GlobalOptions {
+  stack?: string;
   stateMachineArn?: string;
   bucket?: string;
   region?: string;
@@ -99,6 +101,38 @@ export function fileIdFromName(name: string): string {
   return stem.slice(0, 128) || 'audio';
 }
 
+/** The settings a deployed stack's outputs give (`cdk/transcription-stack.ts`). */
+async function stackSettings(
+  stackName: string,
+  region: string | undefined,
+): Promise<{ stateMachineArn?: string; bucket?: string; completionQueueUrl?: string }> {
+  const cloudFormation = new CloudFormationClient(region ? { region } : {});
+  let outputs: { OutputKey?: string; OutputValue?: string }[];
+  try {
+    const described = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+    outputs = described.Stacks?.[0]?.Outputs ?? [];
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Exit(EXIT.error, `Could not read the outputs of stack ${stackName}: ${message}`);
+  } finally {
+    cloudFormation.destroy();
+  }
+  const output = (key: string) => outputs.find((o) => o.OutputKey === key)?.OutputValue;
+  const settings = {
+    stateMachineArn: output('StateMachineArn'),
+    bucket: output('BucketName'),
+    completionQueueUrl: output('CompletionQueueUrl'),
+  };
+  if (!settings.stateMachineArn)
+    throw new Exit(EXIT.usage, `Stack ${stackName} has no StateMachineArn output`);
+  return definedOnly(settings);
+}
+
+/** `value` without its undefined properties, so spreading it never erases a setting. */
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const out = (text = '') => io.stdout(`${text}\n`);
   const err = (text: string) => io.stderr(`${text}\n`);
@@ -112,6 +146,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(add --help for usage)')
+    .option(
+      '--stack <name>',
+      "read the state machine, bucket and completion queue from this stack's outputs (env TRANSCRIPTION_STACK_NAME), e.g. wisevoice-transcription-prod",
+    )
     .option(
       '--state-machine-arn <arn>',
       'the state machine (env TRANSCRIPTION_STATE_MACHINE_ARN; stack output StateMachineArn)',
@@ -139,9 +177,12 @@ Examples:
   transcription stats --since 7d`,
     );
 
-  const client = (command: Command): TranscriptionClient => {
+  const client = async (command: Command): Promise<TranscriptionClient> => {
     const g = command.optsWithGlobals<GlobalOptions>();
-    const env = clientConfigFromEnv(io.env);
+    const stackName = g.stack ?? io.env.TRANSCRIPTION_STACK_NAME;
+    // Explicit settings win over the stack's outputs, which win over nothing.
+    const fromStack = stackName ? await stackSettings(stackName, g.region ?? io.env.AWS_REGION) : {};
+    const env = { ...fromStack, ...definedOnly(clientConfigFromEnv(io.env)) };
     const endpoints = {
       ...env.endpoints,
       ...(g.endpoint && { stepfunctions: g.endpoint, s3: g.endpoint, sqs: g.endpoint }),
@@ -238,7 +279,7 @@ Examples:
     .option('--timeout <duration>', 'with --wait: give up after', '20m')
     .option('--json', 'machine-readable output')
     .action(async (target: string, o, command: Command) => {
-      const c = client(command);
+      const c = await client(command);
       const isFile = existsSync(target) && statSync(target).isFile();
       const started = await c.startTranscription({
         userId: o.user,
@@ -268,7 +309,7 @@ Examples:
     .addOption(attemptOption())
     .option('--json', 'machine-readable output')
     .action(async (target: string, o, command: Command) => {
-      const c = client(command);
+      const c = await client(command);
       const arn = await resolveExecution(c, target, o);
       const execution = await c.describe(arn);
       if (!execution) throw new ExecutionNotFound(arn);
@@ -309,7 +350,7 @@ Examples:
     .option('--interval <duration>', 'between polls', '2s')
     .option('--timeout <duration>', 'stop watching after', '1h')
     .action(async (target: string, o, command: Command) => {
-      const c = client(command);
+      const c = await client(command);
       const arn = await resolveExecution(c, target, {});
       const interval = parseDuration(o.interval);
       const deadline = now() + parseDuration(o.timeout);
@@ -350,7 +391,7 @@ Examples:
     .option('--wait', 'wait until it is there')
     .option('--timeout <duration>', 'with --wait: give up after', '20m')
     .action(async (target: string, o, command: Command) => {
-      const c = client(command);
+      const c = await client(command);
       const arn = await resolveExecution(c, target, o);
       exitCode = o.wait
         ? await waitAndPrint(c, arn, o.timeout, Boolean(o.json))
@@ -366,7 +407,7 @@ Examples:
     .addOption(new Option('--limit <n>', 'at most this many').default(50).argParser(intOption('--limit')))
     .option('--json', 'machine-readable output')
     .action(async (o, command: Command) => {
-      const c = client(command);
+      const c = await client(command);
       const since = parseSince(o.since, now());
       const smArn = c.config.stateMachineArn as string;
       const lists = await Promise.all(
@@ -434,7 +475,7 @@ Examples:
     .argument('<execution>', 'an execution name or ARN')
     .option('--force', 'redrive even when the failure was recorded or the execution was finalized')
     .action(async (target: string, o, command: Command) => {
-      const c = client(command);
+      const c = await client(command);
       const arn = await resolveExecution(c, target, {});
       const execution = await c.describe(arn);
       if (!execution) throw new ExecutionNotFound(arn);
@@ -471,7 +512,7 @@ Examples:
     .option('--force', 'transcribe again even if the file has a completed result')
     .option('--json', 'machine-readable output')
     .action(async (fileId: string, o, command: Command) => {
-      const c = client(command);
+      const c = await client(command);
       const latest = await latestAttempt(c, o.user, fileId);
       if (!latest) throw new ExecutionNotFound(c.executionArnFor(o.user, fileId));
       const status = latest.execution.status ?? 'RUNNING';
@@ -508,7 +549,7 @@ Examples:
     )
     .option('--json', 'machine-readable output')
     .action(async (o, command: Command) => {
-      const c = client(command);
+      const c = await client(command);
       const since = parseSince(o.since, now());
       const executions = await listExecutions(c.sfn, c.config.stateMachineArn as string, {
         since,

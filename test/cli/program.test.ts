@@ -1,4 +1,6 @@
 /** The operator CLI against mocked Step Functions and S3: what it prints, and its exit codes. */
+
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
@@ -160,6 +162,121 @@ describe('transcription CLI', () => {
 
     expect(code).toBe(EXIT.usage);
     expect(stderr).toContain('TRANSCRIPTION_STATE_MACHINE_ARN');
+  });
+
+  describe('with --stack', () => {
+    const cloudFormation = mockClient(CloudFormationClient);
+    const OTHER_SM = 'arn:aws:states:eu-central-1:123456789012:stateMachine:wisevoice-transcription-prod';
+
+    afterEach(() => cloudFormation.reset());
+
+    async function runWithStack(env: Record<string, string>, ...argv: string[]) {
+      let stdout = '';
+      let stderr = '';
+      const code = await runCli(argv, {
+        stdout: (t) => {
+          stdout += t;
+        },
+        stderr: (t) => {
+          stderr += t;
+        },
+        env: { AWS_REGION: 'eu-central-1', ...env },
+        createClient: (options) =>
+          new TranscriptionClient({
+            ...options,
+            clients: { sfn, s3, sqs },
+            clock: { now: () => 0, sleep: async () => {} },
+          }),
+      });
+      return { code, stdout, stderr };
+    }
+
+    it("takes the state machine and bucket from the stack's outputs", async () => {
+      // Arrange
+      cloudFormation.on(DescribeStacksCommand, { StackName: 'wisevoice-transcription-prod' }).resolves({
+        Stacks: [
+          {
+            StackName: 'wisevoice-transcription-prod',
+            CreationTime: T0,
+            StackStatus: 'UPDATE_COMPLETE',
+            Outputs: [
+              { OutputKey: 'StateMachineArn', OutputValue: OTHER_SM },
+              { OutputKey: 'BucketName', OutputValue: 'wisevoice-transcription-prod' },
+            ],
+          },
+        ],
+      });
+      sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'x', startDate: T0 });
+
+      // Act
+      const { code } = await runWithStack(
+        {},
+        '--stack',
+        'wisevoice-transcription-prod',
+        'start',
+        'transcription/123/abc-123.ogg',
+        '--user',
+        '123',
+      );
+
+      // Assert: the execution was started on the stack's state machine, with its bucket in the input
+      expect(code).toBe(EXIT.ok);
+      const started = sfnMock.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+      expect(started?.stateMachineArn).toBe(OTHER_SM);
+      expect(JSON.parse(started?.input ?? '{}').bucket).toBe('wisevoice-transcription-prod');
+    });
+
+    it('lets an explicit --state-machine-arn win over the stack', async () => {
+      // Arrange
+      cloudFormation.on(DescribeStacksCommand).resolves({
+        Stacks: [
+          {
+            StackName: 's',
+            CreationTime: T0,
+            StackStatus: 'CREATE_COMPLETE',
+            Outputs: [
+              { OutputKey: 'StateMachineArn', OutputValue: OTHER_SM },
+              { OutputKey: 'BucketName', OutputValue: BUCKET },
+            ],
+          },
+        ],
+      });
+      sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'x', startDate: T0 });
+
+      // Act
+      await runWithStack(
+        { TRANSCRIPTION_STACK_NAME: 's' },
+        '--state-machine-arn',
+        SM,
+        'start',
+        'transcription/123/abc-123.ogg',
+        '--user',
+        '123',
+      );
+
+      // Assert
+      expect(sfnMock.commandCalls(StartExecutionCommand)[0]?.args[0].input.stateMachineArn).toBe(SM);
+    });
+
+    it('exits 1 naming the stack when its outputs cannot be read', async () => {
+      // Arrange
+      cloudFormation.on(DescribeStacksCommand).rejects(new Error('Stack with id nope does not exist'));
+
+      // Act
+      const { code, stderr } = await runWithStack(
+        {},
+        '--stack',
+        'nope',
+        'status',
+        'abc-123',
+        '--user',
+        '123',
+      );
+
+      // Assert
+      expect(code).toBe(EXIT.error);
+      expect(stderr).toContain('stack nope');
+    });
   });
 
   it('starts a key under its deterministic name and prints where the result will be', async () => {
