@@ -14,7 +14,7 @@ import {
   SystemLogLevel,
   Tracing,
 } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../lambdas/shared/telemetry-names.js';
@@ -27,6 +27,21 @@ import { acknowledge, acknowledgeWildcardResources, hasWildcardResource } from '
  */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as topLevelCreateRequire } from 'module';const require = topLevelCreateRequire(import.meta.url);";
+
+/**
+ * The esbuild options of every step's bundle, shared with `scripts/bundle-report.ts` so that the
+ * sizes and cold starts it measures are those of the deployed code.
+ */
+export const ESM_BUNDLING = {
+  format: OutputFormat.ESM,
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_BANNER,
+  minify: true,
+  sourceMap: true,
+  // Stack traces need the mappings, not a second copy of every dependency's source.
+  sourcesContent: false,
+  bundleAwsSDK: true,
+} as const satisfies BundlingOptions;
 
 export interface TranscriptionFunctionProps {
   /** The step's name (`validate-audio`, …): the Powertools `step` dimension and part of the function name. */
@@ -133,16 +148,7 @@ export class TranscriptionFunction extends Construct {
         POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
         ...props.environment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        // Stack traces need the mappings, not a second copy of every dependency's source.
-        sourcesContent: false,
-        bundleAwsSDK: true,
-      },
+      bundling: { ...ESM_BUNDLING, mainFields: [...ESM_BUNDLING.mainFields] },
     });
 
     if ((props.tracing ?? Tracing.ACTIVE) !== Tracing.DISABLED) {

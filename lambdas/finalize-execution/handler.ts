@@ -7,9 +7,10 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { resultOwner } from '../record-failure/record-failure.js';
-import { createProvider, createS3Client } from '../shared/clients.js';
+import { createProvider } from '../shared/clients.js';
 import { loadConfig } from '../shared/config.js';
 import { createStepTools, defineStep } from '../shared/observability.js';
+import { createS3Client } from '../shared/s3-client.js';
 import { METRIC_NAMES } from '../shared/telemetry-names.js';
 import {
   completeExecution,

@@ -1,8 +1,8 @@
 /** Lambda entry point for "Format segments". */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createS3Client } from '../shared/clients.js';
 import { loadConfig } from '../shared/config.js';
 import { createStepTools, defineStep, stateCorrelation } from '../shared/observability.js';
+import { createS3Client } from '../shared/s3-client.js';
 import { METRIC_NAMES } from '../shared/telemetry-names.js';
 import type { SubmittedState } from '../shared/workflow-state.js';
 import { formatSegments } from './format-segments.js';

@@ -1,8 +1,9 @@
 /** Lambda entry point for "Persist result". */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createProvider, createS3Client } from '../shared/clients.js';
+import { createProvider } from '../shared/clients.js';
 import { loadConfig } from '../shared/config.js';
 import { createStepTools, defineStep, stateCorrelation } from '../shared/observability.js';
+import { createS3Client } from '../shared/s3-client.js';
 import { METRIC_NAMES } from '../shared/telemetry-names.js';
 import type { FormattedState } from '../shared/workflow-state.js';
 import { persistResult } from './persist-result.js';

@@ -1,20 +1,19 @@
 /**
- * AWS clients and the provider, built once per cold start from the environment. Tests and the
- * local runner swap them by injecting their own into the step functions instead.
+ * The provider and its API key, built once per cold start from the environment, for the steps
+ * that call AssemblyAI. Tests and the local runner swap them by injecting their own into the step
+ * functions instead. A step that needs only S3 imports `s3-client.ts`, not this module, which
+ * brings the AssemblyAI SDK, Powertools Parameters and the Secrets Manager client.
  */
 
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createAssemblyAIProvider, type TranscriptionProvider } from './assemblyai.js';
 import type { WorkflowConfig } from './config.js';
 import { ConfigurationError, ProviderUnavailable } from './errors.js';
 
-/** S3 client; `S3_FORCE_PATH_STYLE=true` and `AWS_ENDPOINT_URL_S3` point it at a local emulator. */
-export function createS3Client(tracer: Tracer, env = process.env): S3Client {
-  return tracer.captureAWSv3Client(new S3Client({ forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true' }));
-}
+/** Re-exported for the steps that need both (Submit, Check, Persist, Record failure, Finalize). */
+export { createS3Client } from './s3-client.js';
 
 /** How long a fetched API key is reused before Secrets Manager is asked again (rotation delay). */
 const SECRET_MAX_AGE_SECONDS = 300;

@@ -1,8 +1,8 @@
 /** Lambda entry point for "Validate audio". */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createS3Client } from '../shared/clients.js';
 import { loadConfig } from '../shared/config.js';
 import { createStepTools, defineStep } from '../shared/observability.js';
+import { createS3Client } from '../shared/s3-client.js';
 import { METRIC_NAMES } from '../shared/telemetry-names.js';
 import { type ValidateEvent, validateAudio } from './validate-audio.js';
 

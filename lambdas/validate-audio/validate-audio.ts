@@ -7,7 +7,7 @@
 
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type IAudioMetadata, type IFormat, parseFromTokenizer } from 'music-metadata';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { WorkflowConfig } from '../shared/config.js';
 import {
   resultKey,
@@ -79,7 +79,7 @@ const TYPE_NAMES: Record<string, string> = {
 };
 
 /** One readable sentence listing every contract violation, e.g. `user_id must be a positive integer`. */
-function describeIssues(error: z.ZodError, input: Record<string, unknown>): string {
+function describeIssues(error: z.core.$ZodError, input: Record<string, unknown>): string {
   const parts = error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       // Field names are echoed to the user only when they look like field names (not URLs or text).
