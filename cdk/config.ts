@@ -10,9 +10,18 @@ import {
   isLanguageCode,
   speechModelsProblem,
 } from '../lambdas/shared/assemblyai-catalog.js';
+import { MAX_CHECK_HOLD_SECONDS } from '../lambdas/shared/config.js';
 import { DEFAULT_INPUT_PREFIX, DEFAULT_RESULTS_PREFIX } from '../lambdas/shared/contracts.js';
 import { namePrefix } from './naming.js';
 import { readDefinitionFile, retryBudgetAfterDeadlineSeconds } from './retry-budget.js';
+
+/**
+ * Room in the execution timeout for the loop's last Wait: the wait policy never sleeps more than
+ * 1 s past the deadline, and Check's hold stops before it (test/lambdas/wait-policy.test.ts), so
+ * this covers the Wait state's own lag, not a whole `pollMaxWaitSeconds` (which is now up to an
+ * hour). It is the old default max wait, so the execution timeout did not change.
+ */
+export const LAST_WAIT_MARGIN_SECONDS = 120;
 
 export type AssemblyAiRegion = 'us' | 'eu';
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -99,11 +108,17 @@ export interface DeploymentConfig {
   pollDeadlineBaseSeconds: number;
   /** `pollDeadlinePerAudioSecond`: extra poll allowance per second of audio. @default 0.5 */
   pollDeadlinePerAudioSecond: number;
-  /** `pollMaxWaitSeconds`: the longest single wait between two status checks. @default 120 */
+  /** `pollMaxWaitSeconds`: the longest single wait between two status checks. @default 3600 */
   pollMaxWaitSeconds: number;
   /**
-   * The state machine's execution timeout: the poll deadline of the longest accepted audio, the
-   * longest wait, and the worst retry budget of the states that can still run after the deadline,
+   * `checkHoldSeconds`: how long one "Check transcript status" may poll AssemblyAI every second
+   * inside its Lambda while the job is within its published turnaround (0: never). At most 30:
+   * Check's Lambda timeout is 50 s. @default 15
+   */
+  checkHoldSeconds: number;
+  /**
+   * The state machine's execution timeout: the poll deadline of the longest accepted audio,
+   * `LAST_WAIT_MARGIN_SECONDS`, and the worst retry budget of the states that can still run after the deadline,
    * read from the definition (`retryBudgetAfterDeadlineSeconds`). Derived, not a context key: the
    * loop's own deadline must always fire first, so a timed-out execution means a bug.
    */
@@ -247,7 +262,13 @@ export function loadDeploymentConfig(source: ContextSource): DeploymentConfig {
   }
   const pollDeadlineBaseSeconds = context.positive('pollDeadlineBaseSeconds', 900);
   const pollDeadlinePerAudioSecond = context.positive('pollDeadlinePerAudioSecond', 0.5);
-  const pollMaxWaitSeconds = context.positive('pollMaxWaitSeconds', 120);
+  const pollMaxWaitSeconds = context.positive('pollMaxWaitSeconds', 3600);
+  const checkHoldSeconds = context.number(
+    'checkHoldSeconds',
+    15,
+    (n) => n >= 0 && n <= MAX_CHECK_HOLD_SECONDS,
+    `seconds from 0 to ${MAX_CHECK_HOLD_SECONDS} (Check's Lambda timeout is 50 s)`,
+  );
 
   const inputPrefix = context.prefix('inputPrefix', DEFAULT_INPUT_PREFIX);
   const resultsPrefix = context.prefix('resultsPrefix', DEFAULT_RESULTS_PREFIX);
@@ -311,10 +332,11 @@ export function loadDeploymentConfig(source: ContextSource): DeploymentConfig {
     pollDeadlineBaseSeconds,
     pollDeadlinePerAudioSecond,
     pollMaxWaitSeconds,
+    checkHoldSeconds,
     executionTimeoutSeconds: Math.ceil(
       pollDeadlineBaseSeconds +
         pollDeadlinePerAudioSecond * maxAudioSeconds +
-        pollMaxWaitSeconds +
+        LAST_WAIT_MARGIN_SECONDS +
         retryBudgetAfterDeadlineSeconds(readDefinitionFile()),
     ),
   };

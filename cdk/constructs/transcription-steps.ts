@@ -48,7 +48,8 @@ export interface StepSpec {
  * noticeably faster above 256 MB. Work per step:
  * - validate-audio 512 MB: 3–8 ranged GETs plus music-metadata's header parse (CPU-bound).
  * - submit-transcription 256 MB: one S3 read/write and one small HTTP call.
- * - check-transcript 512 MB: usually a status call; on completion it downloads the whole
+ * - check-transcript 512 MB: a status call, or one a second for up to ASSEMBLYAI_CHECK_HOLD_SECONDS
+ *   (its hold ends 20 s + ASSEMBLYAI_TIMEOUT_MS before the 50 s timeout); on completion it downloads the whole
  *   transcript JSON (tens of MB for hours of audio) and writes it to S3.
  * - format-segments 1024 MB: parses that transcript and builds the segments in memory.
  * - persist-result 512 MB: reads the segments and writes the result (same size as the segments).
@@ -227,5 +228,6 @@ export function workflowEnvironment(
     POLL_DEADLINE_BASE_SECONDS: String(config.pollDeadlineBaseSeconds),
     POLL_DEADLINE_PER_AUDIO_SECOND: String(config.pollDeadlinePerAudioSecond),
     POLL_MAX_WAIT_SECONDS: String(config.pollMaxWaitSeconds),
+    ASSEMBLYAI_CHECK_HOLD_SECONDS: String(config.checkHoldSeconds),
   };
 }

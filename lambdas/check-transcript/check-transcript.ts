@@ -1,8 +1,11 @@
 /**
- * Step 4, "Check transcript status": one status read per loop. A finished transcript is stored in
- * S3 (the state only gets its key); a failed job is classified for the bot; past the deadline the
- * loop ends with TranscriptionTimedOut. The next wait comes from the wait policy.
+ * Step 4, "Check transcript status": one status read per loop — or, inside AssemblyAI's published
+ * turnaround window, a read every second for up to ASSEMBLYAI_CHECK_HOLD_SECONDS (a second of this
+ * Lambda costs a tenth of a loop's transitions). A finished transcript is stored in S3 (the state
+ * only gets its key); a failed job is classified for the bot; past the deadline the loop ends with
+ * TranscriptionTimedOut. The hold and the next wait come from the wait policy.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   capProviderText,
@@ -15,7 +18,13 @@ import type { WorkflowConfig } from '../shared/config.js';
 import { resultKey, type TranscriptionResult, tellsEndOf, transcribesAudio } from '../shared/contracts.js';
 import { ProviderUnavailable, TranscriptionFailed, TranscriptionTimedOut } from '../shared/errors.js';
 import { getJsonIfExists, putJson } from '../shared/storage.js';
-import { nextWaitSeconds, plannedAudioSeconds } from '../shared/wait-policy.js';
+import {
+  HOLD_POLL_INTERVAL_SECONDS,
+  holdSecondsAt,
+  nextWaitSeconds,
+  type PollMoment,
+  plannedAudioSeconds,
+} from '../shared/wait-policy.js';
 import {
   type FollowedExecution,
   type ProviderStatus,
@@ -30,7 +39,23 @@ export interface CheckDeps {
   provider: TranscriptionProvider;
   config: WorkflowConfig;
   now?: () => Date;
+  /** How the hold sleeps between two reads (tests pass one that advances their clock). */
+  sleep?: (ms: number) => Promise<void>;
+  /**
+   * The Lambda's remaining time (`context.getRemainingTimeInMillis`). Without it Check never
+   * holds: a hold must always end while there is still time to store a completed transcript.
+   */
+  remainingMs?: () => number;
 }
+
+/**
+ * Lambda time a hold always leaves for the last status read (its client timeout is on top) and
+ * for storing a ten-hour transcript: the hold ends this long plus ASSEMBLYAI_TIMEOUT_MS before the
+ * Lambda's own timeout.
+ */
+export const HOLD_RESERVE_MS = 20_000;
+
+type CheckedTranscript = ProviderTranscript & { status: ProviderStatus };
 
 const STATUSES: ReadonlySet<string> = new Set<ProviderStatus>(['queued', 'processing', 'completed', 'error']);
 
@@ -45,7 +70,7 @@ export function isDeletedTranscript(transcript: Pick<ProviderTranscript, 'audio_
  * Catch handles. So an answer without a known status, for another id, or not an object at all
  * (`{}`, a JSON string, a proxy's page) never leaves this step.
  */
-function checkedAnswer(answer: unknown, id: string): ProviderTranscript & { status: ProviderStatus } {
+function checkedAnswer(answer: unknown, id: string): CheckedTranscript {
   const transcript = answer as Partial<ProviderTranscript> | null;
   if (typeof transcript !== 'object' || transcript === null || Array.isArray(transcript)) {
     throw new ProviderUnavailable('AssemblyAI answered with something that is not a transcript');
@@ -54,7 +79,7 @@ function checkedAnswer(answer: unknown, id: string): ProviderTranscript & { stat
     throw new ProviderUnavailable('AssemblyAI answered with a transcript without a known status');
   }
   if (transcript.id !== id) throw new ProviderUnavailable('AssemblyAI answered with another transcript');
-  return transcript as ProviderTranscript & { status: ProviderStatus };
+  return transcript as CheckedTranscript;
 }
 
 /** Past the deadline: the loop ends with a typed error (and a failed result for the bot). */
@@ -65,17 +90,54 @@ function timedOut(job: TranscriptJob, status: string, at: Date): TranscriptionTi
   );
 }
 
-function nextWait(state: SubmittedState, config: WorkflowConfig, at: Date): number {
+function pollMoment(state: SubmittedState, config: WorkflowConfig, at: Date): PollMoment {
   const job = state.transcript;
-  return nextWaitSeconds(
-    {
-      audioSeconds: plannedAudioSeconds(state.audio, config.maxAudioSeconds),
-      submittedAt: new Date(job.submitted_at),
-      deadline: new Date(job.deadline_at),
-      now: at,
-    },
-    config.poll,
+  return {
+    audioSeconds: plannedAudioSeconds(state.audio, config.maxAudioSeconds),
+    submittedAt: new Date(job.submitted_at),
+    deadline: new Date(job.deadline_at),
+    now: at,
+  };
+}
+
+function nextWait(state: SubmittedState, config: WorkflowConfig, at: Date): number {
+  return nextWaitSeconds(pollMoment(state, config, at), config.poll);
+}
+
+const isFinal = (transcript: CheckedTranscript) =>
+  transcript.status === 'completed' || transcript.status === 'error';
+
+/**
+ * Reads the job again every HOLD_POLL_INTERVAL_SECONDS while the wait policy allows a hold and the
+ * Lambda has time to spare; returns the last answer (final, or still running when the hold ends).
+ * Bounded by a number of reads as well as by the clock, so a frozen test clock cannot spin it.
+ */
+async function hold(
+  state: SubmittedState,
+  deps: CheckDeps,
+  first: CheckedTranscript,
+): Promise<CheckedTranscript> {
+  const { provider, config, remainingMs } = deps;
+  if (!remainingMs || isFinal(first)) return first;
+  const now = deps.now ?? (() => new Date());
+  const sleep = deps.sleep ?? ((ms: number) => delay(ms));
+  const job = state.transcript;
+  const started = now().getTime();
+  const reserveMs = HOLD_RESERVE_MS + config.assemblyai.timeoutMs;
+  const holdMs = Math.min(
+    holdSecondsAt(pollMoment(state, config, new Date(started)), config.poll) * 1000,
+    remainingMs() - reserveMs,
   );
+  const intervalMs = HOLD_POLL_INTERVAL_SECONDS * 1000;
+  let transcript = first;
+  for (let read = 1; read <= Math.ceil(holdMs / intervalMs); read += 1) {
+    const left = started + holdMs - now().getTime();
+    if (left <= 0 || remainingMs() - reserveMs <= 0) break;
+    await sleep(Math.min(intervalMs, left));
+    transcript = checkedAnswer(await provider.get(job.id), job.id);
+    if (isFinal(transcript) || isDeletedTranscript(transcript)) break;
+  }
+  return transcript;
 }
 
 /**
@@ -109,7 +171,7 @@ export async function checkTranscript(state: SubmittedState, deps: CheckDeps): P
   const now = deps.now ?? (() => new Date());
   const job = state.transcript;
   if (job.follows) return checkFollowed(state, deps);
-  const transcript = checkedAnswer(await provider.get(job.id), job.id);
+  const transcript = await hold(state, deps, checkedAnswer(await provider.get(job.id), job.id));
   const checked: TranscriptJob = { ...job, checks: job.checks + 1, status: transcript.status };
 
   if (isDeletedTranscript(transcript)) {

@@ -10,12 +10,22 @@ const config = loadConfig();
 const s3 = createS3Client(tools.tracer);
 const provider = createProvider(config, tools.tracer);
 
-export const handler = defineStep(tools, stateCorrelation, async (state: SubmittedState, { logger }) => {
-  const job = await checkTranscript(state, { s3, provider, config });
-  logger.info('Transcript status', {
-    status: job.status,
-    checks: job.checks,
-    wait_seconds: job.wait_seconds,
-  });
-  return job;
-});
+export const handler = defineStep(
+  tools,
+  stateCorrelation,
+  async (state: SubmittedState, { logger }, context) => {
+    // The hold never outlasts the invocation (local runs pass a context without the method).
+    const job = await checkTranscript(state, {
+      s3,
+      provider,
+      config,
+      remainingMs: context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis() : undefined,
+    });
+    logger.info('Transcript status', {
+      status: job.status,
+      checks: job.checks,
+      wait_seconds: job.wait_seconds,
+    });
+    return job;
+  },
+);

@@ -78,12 +78,25 @@ export interface WorkflowConfig {
     deadlineBaseSeconds: number;
     /** POLL_DEADLINE_PER_AUDIO_SECOND (default 0.5): extra allowance per second of audio. */
     deadlinePerAudioSecond: number;
-    /** POLL_MAX_WAIT_SECONDS (default 120): the longest single Wait between two status checks. */
+    /**
+     * POLL_MAX_WAIT_SECONDS (default 3600): the longest single Wait between two status checks. The
+     * waits grow with the time spent (see the wait policy); a cap under about an hour makes a slow
+     * ten-hour job cost more loops than the 13 that 40 transitions allow.
+     */
     maxWaitSeconds: number;
+    /**
+     * ASSEMBLYAI_CHECK_HOLD_SECONDS (default 15, at most 30; 0 = never hold): how long one check may
+     * keep polling AssemblyAI every second inside the Lambda while the job is within its published
+     * turnaround window. Bounded by Check's 50 s timeout (see HOLD_RESERVE_MS in Check).
+     */
+    holdSeconds: number;
   };
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The longest in-Lambda hold: Check's Lambda timeout (50 s) less the time it keeps in reserve. */
+export const MAX_CHECK_HOLD_SECONDS = 30;
 
 function required(env: Env, name: string): string {
   const value = env[name]?.trim();
@@ -97,6 +110,15 @@ function positiveNumber(env: Env, name: string, fallback: number): number {
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0)
     throw new ConfigurationError(`${name} must be a positive number`);
+  return value;
+}
+
+function secondsUpTo(env: Env, name: string, fallback: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value > max)
+    throw new ConfigurationError(`${name} must be a number of seconds from 0 to ${max}`);
   return value;
 }
 
@@ -175,7 +197,8 @@ export function loadConfig(env: Env = process.env): WorkflowConfig {
     poll: {
       deadlineBaseSeconds: positiveNumber(env, 'POLL_DEADLINE_BASE_SECONDS', 900),
       deadlinePerAudioSecond: positiveNumber(env, 'POLL_DEADLINE_PER_AUDIO_SECOND', 0.5),
-      maxWaitSeconds: positiveNumber(env, 'POLL_MAX_WAIT_SECONDS', 120),
+      maxWaitSeconds: positiveNumber(env, 'POLL_MAX_WAIT_SECONDS', 3600),
+      holdSeconds: secondsUpTo(env, 'ASSEMBLYAI_CHECK_HOLD_SECONDS', 15, MAX_CHECK_HOLD_SECONDS),
     },
   };
 }

@@ -87,17 +87,17 @@ const PROVIDER_ERRORS = new Set(['ProviderRateLimited', 'ProviderUnavailable', '
 export function defineStep<Event, Result>(
   tools: StepTools,
   correlate: (event: Event) => CorrelationKeys,
-  run: (event: Event, tools: StepTools) => Promise<Result>,
+  run: (event: Event, tools: StepTools, context: Context) => Promise<Result>,
 ) {
   const { logger, tracer, metrics } = tools;
-  const step = async (event: Event, _context: Context): Promise<Result> => {
+  const step = async (event: Event, context: Context): Promise<Result> => {
     const started = performance.now();
     const keys = Object.fromEntries(Object.entries(correlate(event)).filter(([, v]) => v !== undefined));
     logger.appendKeys(keys);
     if (keys.transcript_id) tracer.putAnnotation('transcript_id', String(keys.transcript_id));
     if (keys.file_id) tracer.putAnnotation('file_id', String(keys.file_id));
     try {
-      const result = await run(event, tools);
+      const result = await run(event, tools, context);
       metrics.addMetric(METRIC_NAMES.stepSucceeded, MetricUnit.Count, 1);
       logger.info('Step succeeded');
       return result;

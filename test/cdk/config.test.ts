@@ -43,7 +43,9 @@ describe('loadDeploymentConfig', () => {
       minAudioSeconds: 0.3,
       pollDeadlineBaseSeconds: 900,
       pollDeadlinePerAudioSecond: 0.5,
-      pollMaxWaitSeconds: 120,
+      // 3600 (was 120): waits grow with the time spent, so a slow 10 h job ends in ≤ 13 loops.
+      pollMaxWaitSeconds: 3600,
+      checkHoldSeconds: 15,
       executionTimeoutSeconds: 900 + 18_000 + 120 + retryBudgetAfterDeadlineSeconds(readDefinitionFile()),
     });
   });
@@ -73,6 +75,11 @@ describe('loadDeploymentConfig', () => {
       accessLogs: true,
       bucketName: 'wisevoice-transcription-prod',
     });
+  });
+
+  it('takes the in-Lambda hold of Check from context, 0 turning it off', () => {
+    expect(load({ checkHoldSeconds: '0' }).checkHoldSeconds).toBe(0);
+    expect(load({ checkHoldSeconds: 20 }).checkHoldSeconds).toBe(20);
   });
 
   it('turns the completion queue off from context', () => {
@@ -106,6 +113,8 @@ describe('loadDeploymentConfig', () => {
     [{ resultsPrefix: 'transcription/results/' }, /must not nest/],
     [{ presignedUrlTtlSeconds: '86400' }, /presignedUrlTtlSeconds/],
     [{ presignedUrlTtlSeconds: '3601' }, /presignedUrlTtlSeconds.*3600/],
+    [{ checkHoldSeconds: '31' }, /checkHoldSeconds.*30/],
+    [{ checkHoldSeconds: '-1' }, /checkHoldSeconds/],
     [{ speechModels: ' , ' }, /speechModels/],
     [{ speechModels: 'universal-3-pro,universal-2' }, /speechModels.*"universal-3-pro".*deprecated/],
     [{ speechModels: 'whisper-1' }, /speechModels.*Unknown speech model/],

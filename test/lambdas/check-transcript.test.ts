@@ -1,7 +1,7 @@
 /** "Check transcript status": one status read per loop, with the embedded S3 and a scripted provider. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkTranscript } from '../../lambdas/check-transcript/check-transcript.js';
+import { checkTranscript, HOLD_RESERVE_MS } from '../../lambdas/check-transcript/check-transcript.js';
 import type { ProviderTranscript, TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
 import { submitTranscription } from '../../lambdas/submit-transcription/submit-transcription.js';
 import type { AssemblyAIEmulator } from '../../local/assemblyai-emulator/emulator.js';
@@ -223,6 +223,188 @@ describe('checkTranscript', () => {
     // Assert
     expect(job.wait_seconds).toBeGreaterThanOrEqual(3);
     expect(job.wait_seconds).toBeLessThanOrEqual(4);
+  });
+});
+
+/** A provider whose answers follow `statuses` in turn (the last one repeats). */
+function sequencedProvider(statuses: Partial<ProviderTranscript>[]) {
+  let reads = 0;
+  const provider = {
+    ...scriptedProvider({}).provider,
+    get: async (id: string) => {
+      const answer = statuses[Math.min(reads, statuses.length - 1)];
+      reads += 1;
+      return { ...queued, ...answer, id } as ProviderTranscript;
+    },
+  };
+  return { provider, reads: () => reads };
+}
+
+/** A clock that only the injected sleep advances, so the hold is tested without sleeping. */
+function fakeClock(startMs: number) {
+  let nowMs = startMs;
+  const sleeps: number[] = [];
+  return {
+    now: () => new Date(nowMs),
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      nowMs += ms;
+    },
+    sleeps,
+    elapsedMs: () => nowMs - startMs,
+  };
+}
+
+describe('checkTranscript holding inside the Lambda', () => {
+  const submittedMs = new Date(state.transcript.submitted_at).getTime();
+  const firstCheckMs = submittedMs + 3_000;
+  const lambdaTime = () => 49_000;
+
+  it('reads again every second and stores the transcript once it completes', async () => {
+    // Arrange
+    const execution = newExecution();
+    const current = submittedState({ status: 'queued' }, execution);
+    const { provider, reads } = sequencedProvider([
+      { status: 'queued' },
+      { status: 'processing' },
+      completed,
+    ]);
+    const clock = fakeClock(firstCheckMs);
+
+    // Act
+    const job = await checkTranscript(current, {
+      s3: s3.client,
+      provider,
+      config,
+      now: clock.now,
+      sleep: clock.sleep,
+      remainingMs: lambdaTime,
+    });
+
+    // Assert
+    expect(job.status).toBe('completed');
+    expect(job.checks).toBe(1);
+    expect(job.transcript_key).toBe(`work/${execution.name}/transcript.json`);
+    expect(reads()).toBe(3);
+    expect(clock.sleeps).toEqual([1_000, 1_000]);
+  });
+
+  it('stops holding at once on an error answer', async () => {
+    // Arrange
+    const { provider, reads } = sequencedProvider([{ status: 'processing' }, downloadError]);
+    const clock = fakeClock(firstCheckMs);
+
+    // Act
+    const job = await checkTranscript(state, {
+      s3: s3.client,
+      provider,
+      config,
+      now: clock.now,
+      sleep: clock.sleep,
+      remainingMs: lambdaTime,
+    });
+
+    // Assert
+    expect(job.status).toBe('error');
+    expect(job.wait_seconds).toBe(0);
+    expect(reads()).toBe(2);
+  });
+
+  it('hands back to the Wait state after at most ASSEMBLYAI_CHECK_HOLD_SECONDS', async () => {
+    // Arrange
+    const { provider, reads } = sequencedProvider([{ status: 'processing' }]);
+    const clock = fakeClock(firstCheckMs);
+    const held = testConfig({ ASSEMBLYAI_CHECK_HOLD_SECONDS: '4' });
+
+    // Act
+    const job = await checkTranscript(state, {
+      s3: s3.client,
+      provider,
+      config: held,
+      now: clock.now,
+      sleep: clock.sleep,
+      remainingMs: lambdaTime,
+    });
+
+    // Assert
+    expect(job.status).toBe('processing');
+    expect(clock.elapsedMs()).toBeLessThanOrEqual(4_000);
+    expect(reads()).toBe(5);
+    expect(job.wait_seconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('never holds into the time the Lambda needs to store a transcript', async () => {
+    // Arrange: 33 s left, of which 20 s + the 10 s client timeout are kept in reserve
+    const { provider } = sequencedProvider([{ status: 'processing' }]);
+    const clock = fakeClock(firstCheckMs);
+    const lambdaEndsMs = firstCheckMs + 33_000;
+
+    // Act
+    await checkTranscript(state, {
+      s3: s3.client,
+      provider,
+      config,
+      now: clock.now,
+      sleep: clock.sleep,
+      remainingMs: () => lambdaEndsMs - clock.now().getTime(),
+    });
+
+    // Assert
+    expect(clock.elapsedMs()).toBeLessThanOrEqual(33_000 - HOLD_RESERVE_MS - config.assemblyai.timeoutMs);
+  });
+
+  it('does not hold without the Lambda remaining time, nor after the published window', async () => {
+    // Arrange
+    const first = sequencedProvider([{ status: 'processing' }]);
+    const late = sequencedProvider([{ status: 'processing' }]);
+    const clock = fakeClock(submittedMs + 120_000);
+
+    // Act
+    await checkTranscript(state, {
+      s3: s3.client,
+      provider: first.provider,
+      config,
+      now: () => new Date(firstCheckMs),
+    });
+    await checkTranscript(state, {
+      s3: s3.client,
+      provider: late.provider,
+      config,
+      now: clock.now,
+      sleep: clock.sleep,
+      remainingMs: lambdaTime,
+    });
+
+    // Assert
+    expect(first.reads()).toBe(1);
+    expect(late.reads()).toBe(1);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('stops holding before the deadline, so the last check (TranscriptionTimedOut) follows a Wait', async () => {
+    // Arrange: submitted 5 s before its deadline, checked 4 s before it
+    const { provider } = sequencedProvider([{ status: 'processing' }]);
+    const deadlineMs = new Date(state.transcript.deadline_at).getTime();
+    const clock = fakeClock(deadlineMs - 4_000);
+    const current = submittedState({
+      submitted_at: new Date(deadlineMs - 5_000).toISOString(),
+      deadline_at: state.transcript.deadline_at,
+    });
+    const deps = { s3: s3.client, provider, config, sleep: clock.sleep, remainingMs: lambdaTime };
+
+    // Act
+    const job = await checkTranscript(current, { ...deps, now: clock.now });
+    const last = await rejectionOf(
+      checkTranscript(current, {
+        ...deps,
+        now: () => new Date(clock.now().getTime() + job.wait_seconds * 1000),
+      }),
+    );
+
+    // Assert
+    expect(clock.elapsedMs()).toBeLessThanOrEqual(2_000);
+    expect(job.status).toBe('processing');
+    expect(last.name).toBe('TranscriptionTimedOut');
   });
 });
 

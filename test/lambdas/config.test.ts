@@ -75,8 +75,28 @@ describe('loadConfig: AssemblyAI models and language policy', () => {
     ['ASSEMBLYAI_FALLBACK_LANGUAGE', 'ru_ru'],
     ['ASSEMBLYAI_LANGUAGE_CONFIDENCE_THRESHOLD', '1.5'],
     ['ASSEMBLYAI_LANGUAGE_CONFIDENCE_THRESHOLD', 'high'],
+    ['ASSEMBLYAI_CHECK_HOLD_SECONDS', '31'],
+    ['ASSEMBLYAI_CHECK_HOLD_SECONDS', '-1'],
+    ['ASSEMBLYAI_CHECK_HOLD_SECONDS', 'long'],
   ])('refuses %s=%s at cold start', (name, value) => {
     expect(() => load({ [name]: value })).toThrow(ConfigurationError);
+  });
+});
+
+describe('loadConfig: poll settings', () => {
+  it('holds Check for 15 s and caps a wait at 1 h by default; 0 turns the hold off', () => {
+    // Act
+    const defaults = load().poll;
+    const off = load({ ASSEMBLYAI_CHECK_HOLD_SECONDS: '0' }).poll;
+
+    // Assert
+    expect(defaults).toEqual({
+      deadlineBaseSeconds: 900,
+      deadlinePerAudioSecond: 0.5,
+      maxWaitSeconds: 3600,
+      holdSeconds: 15,
+    });
+    expect(off.holdSeconds).toBe(0);
   });
 });
 
