@@ -67,6 +67,10 @@ interface AslState {
   Type: string;
   Resource?: string;
   TimeoutSeconds?: number;
+  Seconds?: number;
+  SecondsPath?: string;
+  Timestamp?: string;
+  TimestampPath?: string;
 }
 interface AslDefinition {
   StartAt: string;
@@ -165,6 +169,12 @@ export interface RunOptions {
   waitMs?: number;
   /** Replace the Retry intervals (ms); tests use 0. */
   retryIntervalMs?: number;
+  /**
+   * Virtual time, for benchmarks: every Wait state ends at once and, before the next Task runs,
+   * this is called with the seconds the Wait would have lasted on AWS, so a caller that controls
+   * the clock the handlers (and emulators) see can move it on by that much. Overrides `waitMs`.
+   */
+  advanceClock?: (seconds: number) => void;
   /** Called for every state event, e.g. to print progress. */
   onEvent?: (event: EventLog) => void;
   /** Ends the execution as TIMED_OUT after this long, like the deployed `TimeoutSeconds`. @default - none */
@@ -220,6 +230,24 @@ export interface RunningExecution {
   name: string;
   abort(): void;
   outcome: Promise<ExecutionOutcome>;
+}
+
+/** `$.a.b` (the only path form the definition's SecondsPath/TimestampPath use) read from `data`. */
+function readPath(data: Json, path: string): unknown {
+  if (!path.startsWith('$')) throw new Error(`Unsupported path ${path}`);
+  return path
+    .slice(1)
+    .split('.')
+    .filter(Boolean)
+    .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], data);
+}
+
+/** How long a Wait state entered with `input` lasts on AWS, in seconds. */
+function waitSecondsOf(state: AslState, input: Json): number {
+  if (state.Seconds !== undefined) return state.Seconds;
+  if (state.SecondsPath !== undefined) return Number(readPath(input, state.SecondsPath));
+  const timestamp = state.Timestamp ?? String(readPath(input, state.TimestampPath ?? '$'));
+  return Math.max(0, (new Date(timestamp).getTime() - Date.now()) / 1000);
 }
 
 /** The state machine, validated once (asl-validator runs in the constructor) and run many times. */
@@ -298,11 +326,21 @@ export class LocalWorkflow {
         cause: `The state/task '${state}' ${what} with a size exceeding the maximum number of bytes service limit (${bytes} > ${MAX_STATE_BYTES}).`,
       });
 
+    // Waits entered and not yet passed on to advanceClock. The event log trails the states by a
+    // tick, so a Task first lets it catch up (setImmediate) and then moves the clock on.
+    const pendingWaits: number[] = [];
+    const passWaitsOn = async () => {
+      if (!options.advanceClock) return;
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const seconds of pendingWaits.splice(0)) options.advanceClock(seconds);
+    };
+
     const taskResourceLocalHandlers = Object.fromEntries(
       Object.entries(this.lambdasByState).map(([state, lambda]) => {
         const handler = this.handlers[lambda];
         if (!handler) throw new Error(`No handler for ${lambda}`);
         const limited: TaskHandler = async (taskInput) => {
+          await passWaitsOn();
           const inBytes = jsonBytes(taskInput);
           if (inBytes > MAX_STATE_BYTES) {
             // The state that produced it (a Pass, a ResultPath merge) is named by the event log,
@@ -328,11 +366,11 @@ export class LocalWorkflow {
     const execution = machine.run((options.startAt ? options.startAt.input : input) as never, {
       overrides: {
         taskResourceLocalHandlers: taskResourceLocalHandlers as never,
-        ...(options.waitMs !== undefined && {
+        ...((options.waitMs !== undefined || options.advanceClock) && {
           waitTimeOverrides: Object.fromEntries(
             states
               .filter((s) => this.definition.States[s]?.Type === 'Wait')
-              .map((s) => [s, options.waitMs as number]),
+              .map((s) => [s, options.advanceClock ? 0 : (options.waitMs as number)]),
           ),
         }),
         ...(options.retryIntervalMs !== undefined && {
@@ -357,6 +395,10 @@ export class LocalWorkflow {
     const collecting = (async () => {
       for await (const event of execution.eventLogs) {
         if (event.type === 'StateEntered') statesEntered.push(event.state.name);
+        const entered = event.type === 'StateEntered' ? this.definition.States[event.state.name] : undefined;
+        if (options.advanceClock && entered?.Type === 'Wait' && event.type === 'StateEntered') {
+          pendingWaits.push(waitSecondsOf(entered, event.state.input));
+        }
         if (event.type === 'StateRetried') retries[event.state.name] = (retries[event.state.name] ?? 0) + 1;
         // Pass, Choice and the ResultPath merges of Tasks: every state's input and output counts.
         if (event.type === 'StateEntered' || event.type === 'StateExited') {
@@ -390,6 +432,7 @@ export class LocalWorkflow {
         clearTimeout(timer);
       }
       await collecting;
+      await passWaitsOn();
       // A limit found in the event log after the last state still fails the execution, as on AWS.
       if (ending?.status === 'FAILED')
         result = { status: 'FAILED', error: ending.error, cause: ending.cause };

@@ -54,6 +54,11 @@ export interface EmulatorOptions {
   apiKey?: string;
   /** Time from submit to completed; the first third of it the job is `queued`. @default 1500 */
   processingDelayMs?: number;
+  /**
+   * Per-job processing time (ms), called once when a job is created with its `audio_url`; e.g. a
+   * benchmark's model of AssemblyAI's turnaround by audio length. @default - `processingDelayMs`
+   */
+  processingDelayMsFor?: (audioUrl: string) => number;
   faults?: Fault[];
   /** Seed of the PRNG behind fault `probability`. @default 1 */
   seed?: number;
@@ -113,6 +118,8 @@ interface Job {
   deleted?: TranscriptBody;
   /** When the job finished (completed or error), once it has. */
   finishedAt?: number;
+  /** Time from submit to completed for this job. */
+  processingDelayMs: number;
 }
 
 type Route = { name: 'submit' } | { name: 'list' } | { name: 'get' | 'delete'; id: string };
@@ -318,11 +325,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
     const pending = pendingTranscript(
       job.id,
       job.params,
-      elapsed < processingDelayMs / 3 ? 'queued' : 'processing',
+      elapsed < job.processingDelayMs / 3 ? 'queued' : 'processing',
     );
-    const due = elapsed >= processingDelayMs && job.fault?.kind !== 'never-complete';
+    const due = elapsed >= job.processingDelayMs && job.fault?.kind !== 'never-complete';
     if (!due || !job.inspection) return pending;
-    job.finishedAt ??= Math.max(job.createdAt + processingDelayMs, job.inspectedAt ?? now);
+    job.finishedAt ??= Math.max(job.createdAt + job.processingDelayMs, job.inspectedAt ?? now);
     return finishedBody(job, pending, job.inspection);
   };
 
@@ -350,7 +357,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
     if ('error' in parsed) throw new HttpError(400, parsed.error);
     const { params, unknownFields } = parsed;
     stats.unknownSubmitFields.push(...unknownFields);
-    const job: Job = { id: randomUUID(), params, createdAt: Date.now(), fault: plan.nextJobFault() };
+    const job: Job = {
+      id: randomUUID(),
+      params,
+      createdAt: Date.now(),
+      fault: plan.nextJobFault(),
+      processingDelayMs: options.processingDelayMsFor?.(params.audio_url) ?? processingDelayMs,
+    };
     if (job.fault) countFault(job.fault.kind);
     jobs.set(job.id, job);
     stats.transcripts.push({ id: job.id, audioPath: pathWithoutQuery(params.audio_url) });
