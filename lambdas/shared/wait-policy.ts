@@ -93,8 +93,13 @@ const secondsBetween = (from: Date, to: Date) => (to.getTime() - from.getTime())
 export function nextWaitSeconds(args: PollMoment, policy: WaitPolicy): number {
   const elapsed = secondsBetween(args.submittedAt, args.now);
   const untilDeadline = secondsBetween(args.now, args.deadline);
-  const { earliest } = turnaroundWindow(args.audioSeconds);
-  const wanted = Math.max(earliest - elapsed, elapsed * BACKOFF_FRACTION);
+  const { earliest, latest } = turnaroundWindow(args.audioSeconds);
+  // Inside a window checks hold through, a hold that ended early is followed at once by the next
+  // one, so the window is watched without gaps; outside it, back off with the time spent.
+  const holding = policy.holdSeconds > 0 && latest - earliest <= HOLD_WINDOW_HOLDS * policy.holdSeconds;
+  const inWindow = elapsed >= earliest && elapsed < latest;
+  const wanted =
+    holding && inWindow ? MIN_WAIT_SECONDS : Math.max(earliest - elapsed, elapsed * BACKOFF_FRACTION);
   const clamped = Math.min(Math.max(wanted, MIN_WAIT_SECONDS), policy.maxWaitSeconds);
   return Math.max(1, Math.ceil(Math.min(clamped, untilDeadline)));
 }
