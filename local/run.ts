@@ -20,9 +20,9 @@ import {
 import { startEmulator } from './assemblyai-emulator/emulator.js';
 import { SAMPLE_AUDIO_PATH } from './assemblyai-emulator/sample.js';
 import { startEmbeddedS3 } from './embedded-s3.js';
+import { LOCAL_BUCKET, type ProviderMode, providerMode } from './provider-mode.js';
 import { type EventLog, LocalWorkflow, loadLambdaHandlers } from './workflow.js';
 
-const LOCAL_BUCKET = 'wisevoice-transcription-local';
 const USAGE =
   'Usage: npm start -- [audio-file] [--user-id N] [--file-id ID] [--language CODE] [--speakers N] [--json] [--verbose]';
 
@@ -126,16 +126,6 @@ function progress(started: number, verbose: boolean) {
       say(`${t}  ↻ ${event.state.name}: retry #${event.retry.attempt}`);
     }
   };
-}
-
-/** Which AssemblyAI this run talks to. */
-type ProviderMode = 'bundled-emulator' | 'local-emulator' | 'assemblyai';
-
-function providerMode(): ProviderMode {
-  if (!process.env.ASSEMBLYAI_API_KEY?.trim()) return 'bundled-emulator';
-  const baseUrl = process.env.ASSEMBLYAI_BASE_URL?.trim();
-  const host = baseUrl ? new URL(baseUrl).hostname : '';
-  return ['127.0.0.1', 'localhost', '[::1]'].includes(host) ? 'local-emulator' : 'assemblyai';
 }
 
 /**

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { completionMessageOf } from '../lambdas/finalize-execution/completion.js';
 import { resultOwner } from '../lambdas/record-failure/record-failure.js';
 import type { CompletionMessage, ExecutionEnding } from '../lambdas/shared/completion-message.js';
@@ -26,9 +26,11 @@ import {
   resultKey,
   type TranscriptionResult,
 } from '../lambdas/shared/contracts.js';
+import { getJsonIfExists } from '../lambdas/shared/storage.js';
 import { startEmulator } from './assemblyai-emulator/emulator.js';
 import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from './embedded-s3.js';
 import { type LocalCompletionQueue, startLocalCompletionQueue } from './local-completions.js';
+import { LOCAL_BUCKET, providerMode } from './provider-mode.js';
 import {
   type EventLog,
   type ExecutionEnded,
@@ -43,7 +45,6 @@ import {
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_BUCKET = 'wisevoice-transcription-local';
 export const LOCAL_STATE_MACHINE_NAME = 'wisevoice-transcription-local';
 
 export interface LocalServicesOptions {
@@ -192,12 +193,9 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   };
 
   try {
-    const apiKey = process.env.ASSEMBLYAI_API_KEY?.trim();
+    const mode = providerMode();
     const baseUrl = process.env.ASSEMBLYAI_BASE_URL?.trim();
-    const loopback = baseUrl
-      ? ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(baseUrl).hostname)
-      : false;
-    const realProvider = Boolean(apiKey) && !loopback;
+    const realProvider = mode === 'assemblyai';
 
     let bucket = options.bucket ?? LOCAL_BUCKET;
     let s3Endpoint: string;
@@ -232,13 +230,14 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
       credentials = { ...EMBEDDED_S3_CREDENTIALS };
     }
 
-    const emulator = apiKey
-      ? undefined
-      : await startEmulator({ port: options.emulatorPort, processingDelayMs: options.fast ? 20 : 1500 });
+    const emulator =
+      mode !== 'bundled-emulator'
+        ? undefined
+        : await startEmulator({ port: options.emulatorPort, processingDelayMs: options.fast ? 20 : 1500 });
     if (emulator) {
       closers.push(() => emulator.close());
       log(`No ASSEMBLYAI_API_KEY: using the bundled AssemblyAI emulator at ${emulator.url}`);
-    } else if (loopback) {
+    } else if (mode === 'local-emulator') {
       log(`Using the AssemblyAI emulator at ${baseUrl}`);
     }
 
@@ -325,6 +324,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   }
 }
 
+/** The result object at the input's key; undefined when there is none or it cannot be read. */
 async function readResult(
   s3: S3Client,
   bucket: string,
@@ -332,17 +332,8 @@ async function readResult(
 ): Promise<TranscriptionResult | undefined> {
   const owner = resultOwner({ input });
   if (!owner) return undefined;
-  try {
-    const response = await s3.send(
-      new GetObjectCommand({
-        Bucket: bucket,
-        Key: resultKey(DEFAULT_RESULTS_PREFIX, owner.user_id, owner.file_id),
-      }),
-    );
-    return JSON.parse((await response.Body?.transformToString('utf-8')) ?? 'null') as TranscriptionResult;
-  } catch {
-    return undefined;
-  }
+  const key = resultKey(DEFAULT_RESULTS_PREFIX, owner.user_id, owner.file_id);
+  return getJsonIfExists<TranscriptionResult>(s3, bucket, key).catch(() => undefined);
 }
 
 interface EndpointOptions {

@@ -129,25 +129,25 @@ async function jobOfEarlierAttempt(
 }
 
 /**
- * The loop's state for an execution that follows another one's transcription of the same audio:
- * no job of its own, the same deadline and waits as one (see `claimFile`).
+ * The poll loop's starting state: the deadline and first wait from the submission time. An
+ * execution that follows another one's transcription (see `claimFile`) has no job of its own
+ * (`id` empty) and gets the same deadline and waits as one submitted now.
  */
-function followingJob(
+function queuedJob(
   state: ValidatedState,
   config: WorkflowConfig,
-  follows: FollowedExecution,
+  job: { id: string; submitted_at: string; follows?: FollowedExecution },
   now: Date,
 ): TranscriptJob {
+  const submittedAt = new Date(job.submitted_at);
   const audioSeconds = plannedAudioSeconds(state.audio, config.maxAudioSeconds);
-  const deadline = pollDeadline(now, audioSeconds, config.poll);
+  const deadline = pollDeadline(submittedAt, audioSeconds, config.poll);
   return {
-    id: '',
+    ...job,
     status: 'queued',
-    submitted_at: now.toISOString(),
     deadline_at: deadline.toISOString(),
     checks: 0,
-    wait_seconds: nextWaitSeconds({ audioSeconds, submittedAt: now, deadline, now }, config.poll),
-    follows,
+    wait_seconds: nextWaitSeconds({ audioSeconds, submittedAt, deadline, now }, config.poll),
   };
 }
 
@@ -165,7 +165,15 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
     // An attempt that may have created a job (a marker) owns the file whatever the claim says now.
     if (!job && !found?.audio_url_sha256) {
       const claim = await claimFile(s3, config, state, now());
-      if (!claim.holds) return followingJob(state, config, claim.follows, now());
+      if (!claim.holds) {
+        const at = now();
+        return queuedJob(
+          state,
+          config,
+          { id: '', submitted_at: at.toISOString(), follows: claim.follows },
+          at,
+        );
+      }
     }
     if (!job) {
       await assertAudioUnchanged(s3, state, config);
@@ -196,15 +204,5 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
     await putJson(s3, config.bucket, recordKey, record);
   }
 
-  const submittedAt = new Date(record.submitted_at);
-  const audioSeconds = plannedAudioSeconds(state.audio, config.maxAudioSeconds);
-  const deadline = pollDeadline(submittedAt, audioSeconds, config.poll);
-  return {
-    id: record.transcript_id,
-    status: 'queued',
-    submitted_at: record.submitted_at,
-    deadline_at: deadline.toISOString(),
-    checks: 0,
-    wait_seconds: nextWaitSeconds({ audioSeconds, submittedAt, deadline, now: now() }, config.poll),
-  };
+  return queuedJob(state, config, { id: record.transcript_id, submitted_at: record.submitted_at }, now());
 }
