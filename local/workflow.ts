@@ -17,6 +17,7 @@ import {
   executionStatusChangeEvent,
   type FinalizedStatus,
 } from '../lambdas/finalize-execution/execution-events.js';
+import type { TaskTokens } from './task-tokens.js';
 
 export const DEFINITION_PATH = new URL('../statemachine/transcription.asl.json', import.meta.url);
 
@@ -47,6 +48,9 @@ export type LambdaHandlers = Record<string, TaskHandler>;
 /** The Lambda the deployed EventBridge rule invokes when an execution ends without succeeding. */
 export const FINALIZE_LAMBDA = 'finalize-execution';
 
+/** Webhook mode's receiver behind a Function URL (local/webhook-receiver.ts serves it locally). */
+export const WEBHOOK_LAMBDA = 'receive-webhook';
+
 /**
  * Step Functions' limit on an execution's input and on every state's input and output, in bytes
  * of UTF-8 JSON. Over it, StartExecution refuses the input; a state fails the execution with
@@ -66,7 +70,9 @@ export class StartExecutionRefused extends Error {
 interface AslState {
   Type: string;
   Resource?: string;
+  Parameters?: { FunctionName?: string; Payload?: unknown };
   TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
   Seconds?: number;
   SecondsPath?: string;
   Timestamp?: string;
@@ -101,13 +107,39 @@ export function substituteArns(definition: AslDefinition): AslDefinition {
   return JSON.parse(text) as AslDefinition;
 }
 
-/** Task state name → Lambda name, read from the definition. */
+/** The callback pattern's Lambda integration: the task waits for SendTaskSuccess/Failure. */
+export const WAIT_FOR_TASK_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+
+const isCallbackTask = (state: AslState) => state.Resource === WAIT_FOR_TASK_TOKEN;
+
+/** Task state name → Lambda name, read from the definition (`Resource`, or the callback task's `FunctionName`). */
 export function taskLambdas(definition: AslDefinition = readDefinition()): Record<string, string> {
   return Object.fromEntries(
     Object.entries(definition.States)
       .filter(([, state]) => state.Type === 'Task' && state.Resource)
-      .map(([name, state]) => [name, lambdaNameOf(state.Resource as string)]),
+      .map(([name, state]) => [
+        name,
+        lambdaNameOf(
+          isCallbackTask(state) ? String(state.Parameters?.FunctionName) : (state.Resource as string),
+        ),
+      ]),
   );
+}
+
+/**
+ * The definition as aws-local-stepfunctions gets it: the runner itself times out callback tasks
+ * (the library reads `TimeoutSecondsPath` from the effective input, after `Parameters`, and would
+ * otherwise apply its default 60 s), so there they carry no timeout of their own.
+ */
+function forLibrary(definition: AslDefinition): AslDefinition {
+  const states = Object.fromEntries(
+    Object.entries(definition.States).map(([name, state]) => {
+      if (!isCallbackTask(state)) return [name, state];
+      const { TimeoutSecondsPath: _path, TimeoutSeconds: _seconds, ...rest } = state;
+      return [name, { ...rest, TimeoutSeconds: 99_999_999 }];
+    }),
+  );
+  return { ...definition, States: states };
 }
 
 function lambdaContext(lambdaName: string, timeoutSeconds: number): Context {
@@ -143,6 +175,8 @@ export async function loadLambdaHandlers(
         [lambdaName, definition.States[stateName]?.TimeoutSeconds ?? 60] as [string, number],
     ),
     [FINALIZE_LAMBDA, 60],
+    // Only in webhook mode: it needs the webhook secret at cold start, as deployed.
+    ...(process.env.TRANSCRIPT_DELIVERY === 'webhook' ? [[WEBHOOK_LAMBDA, 30] as [string, number]] : []),
   ];
   for (const [lambdaName, timeout] of lambdas) {
     const module = (await import(`../lambdas/${lambdaName}/handler.js`)) as {
@@ -160,6 +194,9 @@ export async function loadLambdaHandlers(
   return handlers;
 }
 
+/** What the context's `Task.Token` holds for the library; never reaches a handler. */
+const CONTEXT_TOKEN_PLACEHOLDER = 'local-task-token-placeholder';
+
 /** The shortest interval a fast run gives the SubmissionPending retrier (see retryIntervals). */
 export const SUBMISSION_PENDING_RETRY_MS = 500;
 
@@ -175,6 +212,13 @@ export interface RunOptions {
    * the clock the handlers (and emulators) see can move it on by that much. Overrides `waitMs`.
    */
   advanceClock?: (seconds: number) => void;
+  /**
+   * Replace how long a callback task waits for its token (ms); tests of a lost webhook shorten
+   * it. @default the state's own timeout, in real (or virtual, see advanceClock) time
+   */
+  callbackTimeoutMs?: number;
+  /** Called when a callback task starts waiting for its token (the bench moves its clock on). */
+  onCallbackWait?: (wait: { state: string; timeoutSeconds: number }) => void;
   /** Called for every state event, e.g. to print progress. */
   onEvent?: (event: EventLog) => void;
   /** Ends the execution as TIMED_OUT after this long, like the deployed `TimeoutSeconds`. @default - none */
@@ -258,9 +302,16 @@ export class LocalWorkflow {
   private readonly machinesFrom = new Map<string, StateMachine>();
   private readonly lambdasByState: Record<string, string>;
 
-  constructor(private readonly handlers: LambdaHandlers) {
+  /** Issues and answers the callback tasks' tokens; absent, a callback task fails the run. */
+  readonly taskTokens?: TaskTokens;
+
+  constructor(
+    private readonly handlers: LambdaHandlers,
+    options: { taskTokens?: TaskTokens } = {},
+  ) {
+    this.taskTokens = options.taskTokens;
     this.definition = readDefinition();
-    this.machine = new StateMachine(substituteArns(this.definition) as never);
+    this.machine = new StateMachine(forLibrary(substituteArns(this.definition)) as never);
     this.lambdasByState = taskLambdas(this.definition);
   }
 
@@ -283,9 +334,12 @@ export class LocalWorkflow {
     let machine = this.machinesFrom.get(state);
     if (!machine) {
       // The definition was validated whole; started elsewhere, the states before it are unreachable.
-      machine = new StateMachine({ ...substituteArns(this.definition), StartAt: state } as never, {
-        validationOptions: { noValidate: true },
-      });
+      machine = new StateMachine(
+        { ...forLibrary(substituteArns(this.definition)), StartAt: state } as never,
+        {
+          validationOptions: { noValidate: true },
+        },
+      );
       this.machinesFrom.set(state, machine);
     }
     return machine;
@@ -339,8 +393,11 @@ export class LocalWorkflow {
       Object.entries(this.lambdasByState).map(([state, lambda]) => {
         const handler = this.handlers[lambda];
         if (!handler) throw new Error(`No handler for ${lambda}`);
+        const definitionState = this.definition.States[state] as AslState;
         const limited: TaskHandler = async (taskInput) => {
           await passWaitsOn();
+          if (isCallbackTask(definitionState))
+            return this.callbackTask(state, definitionState, taskInput, handler, options);
           const inBytes = jsonBytes(taskInput);
           if (inBytes > MAX_STATE_BYTES) {
             // The state that produced it (a Pass, a ResultPath merge) is named by the event log,
@@ -380,6 +437,8 @@ export class LocalWorkflow {
         }),
       },
       context: {
+        // `$$.Task.Token` must resolve for the library; callbackTask replaces it by a real token.
+        Task: { Token: CONTEXT_TOKEN_PLACEHOLDER },
         Execution: { Id: executionArn, Name: name, StartTime: started.toISOString(), Input: input },
         StateMachine: { Id: stateMachineArn, Name: stateMachineName },
       } as never,
@@ -466,6 +525,48 @@ export class LocalWorkflow {
     })();
 
     return { executionArn, name, abort: () => stop({ status: 'ABORTED' }), outcome };
+  }
+
+  /**
+   * A `.waitForTaskToken` task, as the service runs it: a fresh token per attempt replaces the
+   * context's, the Lambda is invoked with the payload (its error fails the attempt, for Retry and
+   * Catch), and the task then waits for SendTaskSuccess/Failure on the token — or fails with
+   * States.Timeout once the state's `TimeoutSecondsPath` (read from the state input, which the
+   * definition passes as `Payload.state`) or `TimeoutSeconds` has passed since the task started.
+   */
+  private async callbackTask(
+    state: string,
+    definitionState: AslState,
+    taskInput: Json,
+    handler: TaskHandler,
+    options: RunOptions,
+  ): Promise<Json> {
+    const tokens = this.taskTokens;
+    if (!tokens) throw new Error(`"${state}" waits for a task token: give LocalWorkflow taskTokens`);
+    const startedAt = Date.now();
+    const payload = (taskInput as { Payload?: Record<string, unknown> }).Payload ?? {};
+    const timeoutSeconds =
+      definitionState.TimeoutSecondsPath !== undefined
+        ? Number(readPath(payload.state, definitionState.TimeoutSecondsPath))
+        : (definitionState.TimeoutSeconds ?? 99_999_999);
+    if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+      throw Object.assign(new Error(`Invalid timeout at ${definitionState.TimeoutSecondsPath}`), {
+        name: 'States.Runtime',
+      });
+    }
+    const token = tokens.issue();
+    const withToken = JSON.parse(
+      JSON.stringify(payload).replaceAll(JSON.stringify(CONTEXT_TOKEN_PLACEHOLDER), JSON.stringify(token)),
+    );
+    try {
+      await handler(withToken);
+    } catch (error) {
+      tokens.cancel(token);
+      throw error;
+    }
+    const timeoutMs = options.callbackTimeoutMs ?? timeoutSeconds * 1000;
+    options.onCallbackWait?.({ state, timeoutSeconds });
+    return tokens.wait(token, startedAt + timeoutMs);
   }
 
   /** Invokes finalize-execution as the deployed EventBridge rule would; absent handler: skipped. */

@@ -7,17 +7,18 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import {
-  capProviderText,
-  classifyJobError,
-  type ProviderTranscript,
-  type TranscriptionProvider,
-  toStoredTranscript,
-} from '../shared/assemblyai.js';
+import { capProviderText, type TranscriptionProvider } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
 import { resultKey, type TranscriptionResult, tellsEndOf, transcribesAudio } from '../shared/contracts.js';
-import { ProviderUnavailable, TranscriptionFailed, TranscriptionTimedOut } from '../shared/errors.js';
-import { getJsonIfExists, putJson } from '../shared/storage.js';
+import { TranscriptionTimedOut } from '../shared/errors.js';
+import {
+  type CheckedTranscript,
+  checkedAnswer,
+  concludeJob,
+  isDeletedTranscript,
+  isFinal,
+} from '../shared/job-outcome.js';
+import { getJsonIfExists } from '../shared/storage.js';
 import {
   HOLD_POLL_INTERVAL_SECONDS,
   holdSecondsAt,
@@ -25,14 +26,7 @@ import {
   type PollMoment,
   plannedAudioSeconds,
 } from '../shared/wait-policy.js';
-import {
-  type FollowedExecution,
-  type ProviderStatus,
-  type SubmittedState,
-  TRANSCRIPT_OBJECT,
-  type TranscriptJob,
-  workKey,
-} from '../shared/workflow-state.js';
+import type { FollowedExecution, SubmittedState, TranscriptJob } from '../shared/workflow-state.js';
 
 export interface CheckDeps {
   s3: S3Client;
@@ -55,33 +49,6 @@ export interface CheckDeps {
  */
 export const HOLD_RESERVE_MS = 20_000;
 
-type CheckedTranscript = ProviderTranscript & { status: ProviderStatus };
-
-const STATUSES: ReadonlySet<string> = new Set<ProviderStatus>(['queued', 'processing', 'completed', 'error']);
-
-/** What AssemblyAI leaves of a deleted transcript (its `audio_url` and `text` are replaced). */
-export function isDeletedTranscript(transcript: Pick<ProviderTranscript, 'audio_url' | 'text'>): boolean {
-  return transcript.audio_url === 'http://deleted_by_user' || transcript.text === 'Deleted by user.';
-}
-
-/**
- * The answer as a transcript of this job, or a typed error: "Transcript ready?" reads
- * `$.transcript.status`, and a Choice whose path is missing fails with States.Runtime, which no
- * Catch handles. So an answer without a known status, for another id, or not an object at all
- * (`{}`, a JSON string, a proxy's page) never leaves this step.
- */
-function checkedAnswer(answer: unknown, id: string): CheckedTranscript {
-  const transcript = answer as Partial<ProviderTranscript> | null;
-  if (typeof transcript !== 'object' || transcript === null || Array.isArray(transcript)) {
-    throw new ProviderUnavailable('AssemblyAI answered with something that is not a transcript');
-  }
-  if (typeof transcript.status !== 'string' || !STATUSES.has(transcript.status)) {
-    throw new ProviderUnavailable('AssemblyAI answered with a transcript without a known status');
-  }
-  if (transcript.id !== id) throw new ProviderUnavailable('AssemblyAI answered with another transcript');
-  return transcript as CheckedTranscript;
-}
-
 /** Past the deadline: the loop ends with a typed error (and a failed result for the bot). */
 function timedOut(job: TranscriptJob, status: string, at: Date): TranscriptionTimedOut {
   const minutes = Math.round((at.getTime() - new Date(job.submitted_at).getTime()) / 60_000);
@@ -103,9 +70,6 @@ function pollMoment(state: SubmittedState, config: WorkflowConfig, at: Date): Po
 function nextWait(state: SubmittedState, config: WorkflowConfig, at: Date): number {
   return nextWaitSeconds(pollMoment(state, config, at), config.poll);
 }
-
-const isFinal = (transcript: CheckedTranscript) =>
-  transcript.status === 'completed' || transcript.status === 'error';
 
 /**
  * Reads the job again every HOLD_POLL_INTERVAL_SECONDS while the wait policy allows a hold and the
@@ -167,30 +131,20 @@ async function checkFollowed(state: SubmittedState, deps: CheckDeps): Promise<Tr
 }
 
 export async function checkTranscript(state: SubmittedState, deps: CheckDeps): Promise<TranscriptJob> {
-  const { s3, provider, config } = deps;
+  const { provider, config } = deps;
   const now = deps.now ?? (() => new Date());
   const job = state.transcript;
   if (job.follows) return checkFollowed(state, deps);
   const transcript = await hold(state, deps, checkedAnswer(await provider.get(job.id), job.id));
-  const checked: TranscriptJob = { ...job, checks: job.checks + 1, status: transcript.status };
-
-  if (isDeletedTranscript(transcript)) {
-    // Someone (or a sweeper) deleted the job before this execution stored it: its text is gone.
-    throw new TranscriptionFailed('The transcript was deleted at AssemblyAI before it could be stored');
-  }
-
-  if (transcript.status === 'completed') {
-    const key = workKey(config.workPrefix, state.execution, TRANSCRIPT_OBJECT);
-    await putJson(s3, config.bucket, key, toStoredTranscript(transcript));
-    return { ...checked, transcript_key: key, wait_seconds: 0 };
-  }
-
-  if (transcript.status === 'error') {
-    const error = classifyJobError(transcript.error);
-    return { ...checked, error: { type: error.name, message: error.message }, wait_seconds: 0 };
-  }
+  const concluded = await concludeJob(job, state.execution, transcript, deps);
+  if (concluded) return concluded;
 
   const at = now();
   if (at >= new Date(job.deadline_at)) throw timedOut(job, transcript.status, at);
-  return { ...checked, wait_seconds: nextWait(state, config, at) };
+  return {
+    ...job,
+    checks: job.checks + 1,
+    status: transcript.status,
+    wait_seconds: nextWait(state, config, at),
+  };
 }

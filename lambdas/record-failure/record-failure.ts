@@ -11,7 +11,13 @@ import { type ErrorType, INTERNAL_ERRORS, isErrorType } from '../shared/errors.j
 import { writeResult } from '../shared/result-writer.js';
 import { deleteKeys, getJsonIfExists, listKeys } from '../shared/storage.js';
 import { processingTimeSeconds } from '../shared/timing.js';
-import { CLAIMS_FOLDER, type ExecutionRef, SUBMISSION_RECORD, workKey } from '../shared/workflow-state.js';
+import {
+  CLAIMS_FOLDER,
+  type ExecutionRef,
+  SUBMISSION_RECORD,
+  WEBHOOKS_FOLDER,
+  workKey,
+} from '../shared/workflow-state.js';
 
 /** State names as in `statemachine/transcription.asl.json` (a test keeps them in step). */
 export const STATE_NAMES = {
@@ -219,8 +225,13 @@ export async function discardWorkObjects(
   execution: Pick<ExecutionRef, 'name'>,
 ): Promise<{ deleted: number; left: string[] }> {
   // Execution names never contain "/": anything else would not name one work folder. The claims
-  // folder holds other executions' claims, never one execution's objects.
-  if (!execution.name || /[/]|^\.\.?$/.test(execution.name) || execution.name === CLAIMS_FOLDER) {
+  // and webhooks folders hold other executions' records, never one execution's objects.
+  if (
+    !execution.name ||
+    /[/]|^\.\.?$/.test(execution.name) ||
+    execution.name === CLAIMS_FOLDER ||
+    execution.name === WEBHOOKS_FOLDER
+  ) {
     return { deleted: 0, left: [] };
   }
   const keys = await listKeys(s3, config.bucket, `${config.workPrefix}${execution.name}/`);

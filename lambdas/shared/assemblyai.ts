@@ -48,6 +48,15 @@ export interface SubmitRequest {
   /** Absent: automatic language detection. */
   languageCode?: string;
   speakersExpected?: number;
+  /** Webhook mode: AssemblyAI POSTs `{transcript_id, status}` here when the job ends, with this header. */
+  webhook?: WebhookTarget;
+}
+
+/** Where AssemblyAI delivers a job's webhook, and the secret header it sends back (it signs nothing). */
+export interface WebhookTarget {
+  url: string;
+  authHeaderName: string;
+  authHeaderValue: string;
 }
 
 export interface SubmittedJob {
@@ -406,6 +415,11 @@ export function createAssemblyAIProvider(
           ? { language_code: request.languageCode }
           : languageDetectionParams(options.languageDetection)),
         ...(request.speakersExpected ? { speakers_expected: request.speakersExpected } : {}),
+        ...(request.webhook && {
+          webhook_url: request.webhook.url,
+          webhook_auth_header_name: request.webhook.authHeaderName,
+          webhook_auth_header_value: request.webhook.authHeaderValue,
+        }),
       };
       const transcript = await (await service()).submit(params);
       return { id: answeredId((transcript as Partial<Transcript> | null)?.id), status: 'queued' };

@@ -69,6 +69,12 @@ export interface WorkflowConfig {
     deleteAfterPersist: boolean;
   };
   /**
+   * TRANSCRIPT_DELIVERY (default `poll`): how the workflow learns that AssemblyAI has finished.
+   * `poll`: the Wait/Check loop. `webhook`: Submit waits for AssemblyAI's webhook (a task token,
+   * see receive-webhook), and falls back to the loop when it does not come in time.
+   */
+  delivery: TranscriptDelivery;
+  /**
    * PRESIGNED_URL_TTL_SECONDS (default 3600): the cap on the presigned URL's lifetime, which is
    * otherwise the time until the poll deadline (see presignedUrlLifetime in Submit).
    */
@@ -94,6 +100,17 @@ export interface WorkflowConfig {
 }
 
 type Env = Record<string, string | undefined>;
+
+export const TRANSCRIPT_DELIVERIES = ['poll', 'webhook'] as const;
+export type TranscriptDelivery = (typeof TRANSCRIPT_DELIVERIES)[number];
+
+function delivery(env: Env): TranscriptDelivery {
+  const value = env.TRANSCRIPT_DELIVERY?.trim() || 'poll';
+  if (!(TRANSCRIPT_DELIVERIES as readonly string[]).includes(value)) {
+    throw new ConfigurationError(`TRANSCRIPT_DELIVERY must be one of ${TRANSCRIPT_DELIVERIES.join(', ')}`);
+  }
+  return value as TranscriptDelivery;
+}
 
 /** The longest in-Lambda hold: Check's Lambda timeout (50 s) less the time it keeps in reserve. */
 export const MAX_CHECK_HOLD_SECONDS = 30;
@@ -193,6 +210,7 @@ export function loadConfig(env: Env = process.env): WorkflowConfig {
       submitSettleMs: positiveNumber(env, 'ASSEMBLYAI_SUBMIT_SETTLE_MS', 15_000),
       deleteAfterPersist: boolean(env, 'DELETE_TRANSCRIPT_AFTER_PERSIST', true),
     },
+    delivery: delivery(env),
     presignedUrlTtlSeconds: positiveNumber(env, 'PRESIGNED_URL_TTL_SECONDS', 3600),
     poll: {
       deadlineBaseSeconds: positiveNumber(env, 'POLL_DEADLINE_BASE_SECONDS', 900),

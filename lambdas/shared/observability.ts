@@ -21,8 +21,8 @@ export interface StepTools {
   metrics: Metrics;
 }
 
-/** The workflow's steps, and the Lambda that finalizes executions that ended without a result. */
-export type ToolsName = StepName | 'finalize-execution' | 'sweep-transcripts';
+/** The workflow's steps, and the Lambdas beside them (finalizer, sweeper, webhook receiver). */
+export type ToolsName = StepName | 'finalize-execution' | 'sweep-transcripts' | 'receive-webhook';
 
 /**
  * The Logger at POWERTOOLS_LOG_LEVEL when it is set. With JSON logs Lambda also sets

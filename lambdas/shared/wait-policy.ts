@@ -117,3 +117,18 @@ export function holdSecondsAt(args: PollMoment, policy: WaitPolicy): number {
   if (latest - earliest > HOLD_WINDOW_HOLDS * policy.holdSeconds) return 0;
   return Math.max(0, Math.min(policy.holdSeconds, latest - elapsed, untilDeadline - MIN_WAIT_SECONDS));
 }
+
+/**
+ * Webhook mode: how long Submit's task waits for AssemblyAI's webhook before the execution falls
+ * back to the poll loop (the task's `TimeoutSecondsPath`). Long enough for the pessimistic
+ * provider (0.3× real time, see the bench) and AssemblyAI's own retries of a failed delivery, so a
+ * slow job still costs no poll loop; at most 3/4 of the poll allowance, so a lost webhook still
+ * leaves the loop time to find the job finished before the deadline.
+ */
+export const WEBHOOK_WAIT = { baseSeconds: 120, perAudioSecond: 0.35, shareOfAllowance: 0.75 } as const;
+
+export function webhookWaitSeconds(audioSeconds: number, policy: WaitPolicy): number {
+  const allowance = policy.deadlineBaseSeconds + policy.deadlinePerAudioSecond * audioSeconds;
+  const wanted = WEBHOOK_WAIT.baseSeconds + WEBHOOK_WAIT.perAudioSecond * audioSeconds;
+  return Math.max(1, Math.ceil(Math.min(wanted, WEBHOOK_WAIT.shareOfAllowance * allowance)));
+}

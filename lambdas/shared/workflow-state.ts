@@ -80,6 +80,11 @@ export interface ValidatedState {
   execution: ExecutionRef;
   request: TranscriptionRequest;
   audio: AudioInfo;
+  /**
+   * Set in webhook mode (TRANSCRIPT_DELIVERY=webhook): "Already transcribed?" then routes to the
+   * Submit that waits for AssemblyAI's webhook, whose `TimeoutSecondsPath` reads this.
+   */
+  webhook?: { timeout_seconds: number };
 }
 
 /** "Validate audio" found a completed result for this file: the "Already transcribed?" Choice ends the run. */
@@ -111,6 +116,25 @@ export function claimKey(workPrefix: string, userId: number, fileId: string): st
 export const SUBMISSION_RECORD = 'submission.json';
 export const TRANSCRIPT_OBJECT = 'transcript.json';
 export const SEGMENTS_OBJECT = 'segments.json';
+
+/**
+ * `work/webhooks/{transcript_id}.json`: the task token of the execution waiting for this job's
+ * webhook, written by Submit and read by receive-webhook, which has only the transcript id.
+ * Beside the execution folders, like `claims`; expires with the work prefix.
+ */
+export const WEBHOOKS_FOLDER = 'webhooks';
+
+export function webhookRecordKey(workPrefix: string, transcriptId: string): string {
+  return `${workPrefix}${WEBHOOKS_FOLDER}/${transcriptId}.json`;
+}
+
+/** What Submit stores for the webhook receiver: enough to answer the task as Check would. */
+export interface WebhookRecord {
+  task_token: string;
+  execution: ExecutionRef;
+  /** The poll loop's starting state, as Submit returns it in poll mode. */
+  job: TranscriptJob;
+}
 
 /** `work/{execution name}/{name}`: intermediate objects of one execution, deleted when it ends. */
 export function workKey(workPrefix: string, execution: ExecutionRef, name: string): string {

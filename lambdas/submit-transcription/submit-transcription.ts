@@ -15,7 +15,12 @@
  * once the POST arrives, whatever happens to the answer).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { audioUrlDigest, type SubmittedJob, type TranscriptionProvider } from '../shared/assemblyai.js';
+import {
+  audioUrlDigest,
+  type SubmittedJob,
+  type TranscriptionProvider,
+  type WebhookTarget,
+} from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
 import {
   AUDIO_CHANGED_MESSAGE,
@@ -24,13 +29,17 @@ import {
   SubmissionPending,
   type TranscriptionError,
 } from '../shared/errors.js';
+import { checkedAnswer, concludeJob } from '../shared/job-outcome.js';
 import { getJsonIfExists, headObject, isPreconditionFailed, putJson } from '../shared/storage.js';
+import type { TaskCallbacks } from '../shared/task-callbacks.js';
 import { nextWaitSeconds, plannedAudioSeconds, pollDeadline } from '../shared/wait-policy.js';
 import {
   type FollowedExecution,
   SUBMISSION_RECORD,
   type TranscriptJob,
   type ValidatedState,
+  type WebhookRecord,
+  webhookRecordKey,
   workKey,
 } from '../shared/workflow-state.js';
 import { type AudioUrlSigner, signerOfClient } from './audio-url-signer.js';
@@ -152,12 +161,22 @@ function queuedJob(
 }
 
 export async function submitTranscription(state: ValidatedState, deps: SubmitDeps): Promise<TranscriptJob> {
+  return (await submitOrAdopt(state, deps)).job;
+}
+
+/** The job this execution waits for, and whether this very attempt created it. */
+async function submitOrAdopt(
+  state: ValidatedState,
+  deps: SubmitDeps,
+  webhook?: WebhookTarget,
+): Promise<{ job: TranscriptJob; fresh: boolean }> {
   const { s3, provider, config } = deps;
   const now = deps.now ?? (() => new Date());
   const recordKey = workKey(config.workPrefix, state.execution, SUBMISSION_RECORD);
 
   const found = await getJsonIfExists<SubmissionRecord>(s3, config.bucket, recordKey);
   let record: Required<Pick<SubmissionRecord, 'transcript_id' | 'submitted_at'>>;
+  let fresh = false;
   if (found?.transcript_id && found.submitted_at) {
     record = { transcript_id: found.transcript_id, submitted_at: found.submitted_at };
   } else {
@@ -167,12 +186,13 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
       const claim = await claimFile(s3, config, state, now());
       if (!claim.holds) {
         const at = now();
-        return queuedJob(
+        const job = queuedJob(
           state,
           config,
           { id: '', submitted_at: at.toISOString(), follows: claim.follows },
           at,
         );
+        return { job, fresh: false };
       }
     }
     if (!job) {
@@ -187,7 +207,9 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
           audioUrl,
           languageCode: state.request.language_code,
           speakersExpected: state.request.speakers_expected,
+          webhook,
         });
+        fresh = true;
       } catch (error) {
         // An HTTP error answer (429, 4xx, 5xx) means this request created no job: the retry may
         // submit at once. Timeouts, dropped connections and a 200 that is not a transcript leave
@@ -204,5 +226,57 @@ export async function submitTranscription(state: ValidatedState, deps: SubmitDep
     await putJson(s3, config.bucket, recordKey, record);
   }
 
-  return queuedJob(state, config, { id: record.transcript_id, submitted_at: record.submitted_at }, now());
+  const job = queuedJob(
+    state,
+    config,
+    { id: record.transcript_id, submitted_at: record.submitted_at },
+    now(),
+  );
+  return { job, fresh };
+}
+
+export interface WebhookSubmitDeps extends SubmitDeps {
+  tasks: TaskCallbacks;
+  webhook: WebhookTarget;
+}
+
+/**
+ * Webhook mode, "Submit, then wait for AssemblyAI's webhook" (a `.waitForTaskToken` task): submits
+ * as above with `webhook_url`, then leaves the task token where receive-webhook finds it by
+ * transcript id. The task resumes when the receiver answers it; this Lambda's own result is
+ * ignored by Step Functions. Answers the token itself when there is nothing to wait for: an
+ * execution that follows another one's transcription (it goes on to the poll loop), and a job an
+ * earlier attempt created that has already ended (its webhook may have come before this token
+ * existed). A webhook that arrives between the submission and the record is answered 5xx by the
+ * receiver, so AssemblyAI delivers it again.
+ */
+export async function submitAndAwaitWebhook(
+  state: ValidatedState,
+  taskToken: string,
+  deps: WebhookSubmitDeps,
+): Promise<TranscriptJob> {
+  const { s3, provider, config, tasks } = deps;
+  const { job, fresh } = await submitOrAdopt(state, deps, deps.webhook);
+  if (!job.id) {
+    await tasks.succeed(taskToken, job);
+    return job;
+  }
+  await putJson(s3, config.bucket, webhookRecordKey(config.workPrefix, job.id), {
+    task_token: taskToken,
+    execution: state.execution,
+    job,
+  } satisfies WebhookRecord);
+  if (!fresh) {
+    const concluded = await concludeJob(
+      job,
+      state.execution,
+      checkedAnswer(await provider.get(job.id), job.id),
+      {
+        s3,
+        config,
+      },
+    );
+    if (concluded) await tasks.succeed(taskToken, concluded);
+  }
+  return job;
 }

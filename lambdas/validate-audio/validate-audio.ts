@@ -26,6 +26,7 @@ import {
   UnsupportedAudioFormat,
 } from '../shared/errors.js';
 import { getJsonIfExists, headObject } from '../shared/storage.js';
+import { plannedAudioSeconds, webhookWaitSeconds } from '../shared/wait-policy.js';
 import type {
   AlreadyTranscribedState,
   AudioInfo,
@@ -397,5 +398,9 @@ export async function validateAudio(
   const existing = await existingCompletedResult(deps.s3, deps.config, request, head);
   if (existing) return { execution: event.execution, request, existing_result: existing };
   const audio = await inspectAudio(deps.s3, deps.config, request.bucket, request.s3_key, undefined, head);
-  return { execution: event.execution, request, audio };
+  const { config } = deps;
+  if (config.delivery !== 'webhook') return { execution: event.execution, request, audio };
+  const audioSeconds = plannedAudioSeconds(audio, config.maxAudioSeconds);
+  const webhook = { timeout_seconds: webhookWaitSeconds(audioSeconds, config.poll) };
+  return { execution: event.execution, request, audio, webhook };
 }

@@ -27,6 +27,9 @@ interface State {
   SecondsPath?: string;
   Seconds?: number;
   TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
+  Resource?: string;
+  Parameters?: { FunctionName?: string; Payload?: unknown };
   Retry?: Retrier[];
   Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
   Choices?: { Next: string }[];
@@ -47,7 +50,10 @@ describe('statemachine/transcription.asl.json', () => {
     expect(definition.StartAt).toBe('Receive request');
     expect(definition.States['Receive request']?.Next).toBe('Validate audio');
     expect(definition.States['Validate audio']?.Next).toBe('Already transcribed?');
-    expect(definition.States['Already transcribed?']?.Choices?.map((c) => c.Next)).toEqual(['Transcribed']);
+    expect(definition.States['Already transcribed?']?.Choices?.map((c) => c.Next)).toEqual([
+      'Transcribed',
+      'Submit and wait for webhook',
+    ]);
     expect(definition.States['Already transcribed?']?.Default).toBe('Submit to AssemblyAI');
     expect(definition.States['Submit to AssemblyAI']?.Next).toBe('Wait for transcript');
     expect(definition.States['Wait for transcript']?.Next).toBe('Check transcript status');
@@ -59,12 +65,14 @@ describe('statemachine/transcription.asl.json', () => {
       'AssemblyAI reported an error',
     ]);
     expect(definition.States['Format segments']?.Next).toBe('Persist result');
+    expect(definition.States['Submit and wait for webhook']?.Next).toBe('Transcript ready?');
     expect(definition.States['Record failure']?.Next).toBe('Transcription failed');
     expect(definition.States['Transcription failed']?.Type).toBe('Fail');
   });
 
   it.each(tasks)('"%s" has a timeout and catches everything into "Record failure"', (name, state) => {
-    expect(state.TimeoutSeconds).toBeGreaterThan(0);
+    if (state.TimeoutSecondsPath === undefined) expect(state.TimeoutSeconds).toBeGreaterThan(0);
+    else expect(state.TimeoutSecondsPath).toBe('$.webhook.timeout_seconds');
     const catchAll = state.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));
     expect(catchAll?.Next).toBe(name === 'Record failure' ? 'Transcription failed' : 'Record failure');
     expect(catchAll?.ResultPath).toBeDefined();
@@ -103,6 +111,18 @@ describe('statemachine/transcription.asl.json', () => {
       expect(retried).not.toContain('States.ALL');
     },
   );
+
+  it('waits for the webhook no longer than Validate says, then falls back to the poll loop', () => {
+    const state = definition.States['Submit and wait for webhook'];
+    expect(state?.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+    expect(state?.Parameters?.FunctionName).toBe(['${', 'SubmitTranscriptionFunctionArn}'].join(''));
+    expect(state?.Parameters?.Payload).toEqual({ 'state.$': '$', 'task_token.$': '$$.Task.Token' });
+    const timeout = state?.Catch?.find((c) => c.ErrorEquals.includes('States.Timeout'));
+    expect(timeout?.Next).toBe('Submit to AssemblyAI');
+    expect(state?.Catch?.[0]).toBe(timeout);
+    // Its own timeout is the fallback, not a Lambda failure to retry (which would wait again).
+    expect((state?.Retry ?? []).flatMap((r) => r.ErrorEquals)).not.toContain('States.Timeout');
+  });
 
   it('routes only on error names the Lambdas actually throw', () => {
     const names = states.flatMap(([, s]) =>
