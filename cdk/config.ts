@@ -10,7 +10,11 @@ import {
   isLanguageCode,
   speechModelsProblem,
 } from '../lambdas/shared/assemblyai-catalog.js';
-import { MAX_CHECK_HOLD_SECONDS } from '../lambdas/shared/config.js';
+import {
+  MAX_CHECK_HOLD_SECONDS,
+  TRANSCRIPT_DELIVERIES,
+  type TranscriptDelivery,
+} from '../lambdas/shared/config.js';
 import { DEFAULT_INPUT_PREFIX, DEFAULT_RESULTS_PREFIX } from '../lambdas/shared/contracts.js';
 import { namePrefix } from './naming.js';
 import { readDefinitionFile, retryBudgetAfterDeadlineSeconds } from './retry-budget.js';
@@ -96,6 +100,20 @@ export interface DeploymentConfig {
    * S3. Off, nothing is sent; the outcome metrics are emitted either way. @default true
    */
   completionQueue: boolean;
+  /**
+   * `transcriptDelivery`: how the workflow learns that AssemblyAI has finished a job. `poll`: the
+   * Wait/Check loop. `webhook`: AssemblyAI calls a Lambda Function URL (cdk/constructs/webhook-receiver.ts)
+   * that answers Submit's task token; the poll loop remains the fallback when no webhook comes in
+   * time. Every step gets it as `TRANSCRIPT_DELIVERY`. @default 'poll'
+   */
+  transcriptDelivery: TranscriptDelivery;
+  /**
+   * `webhookReservedConcurrency`: concurrent executions reserved for the webhook receiver, which
+   * are also its ceiling, so a flood at its public URL is throttled instead of taking the account's
+   * Lambda concurrency. Lambda keeps 100 of the account's quota unreserved: a value N deploys only
+   * where the quota is at least 100 + N, which new accounts' default is not. @default 0 (none)
+   */
+  webhookReservedConcurrency: number;
   /** `presignedUrlTtlSeconds`: the longest lifetime of the audio URL handed to AssemblyAI, ≤ 3600. @default 3600 */
   presignedUrlTtlSeconds: number;
   /** `maxAudioBytes`: larger uploads are refused before they cost a provider call. @default 1073741824 (1 GiB) */
@@ -319,6 +337,13 @@ export function loadDeploymentConfig(source: ContextSource): DeploymentConfig {
     assemblyaiTimeoutMs: context.positive('assemblyaiTimeoutMs', 10_000),
     deleteTranscriptAfterPersist: context.boolean('deleteTranscriptAfterPersist', true),
     completionQueue: context.boolean('completionQueue', true),
+    transcriptDelivery: context.oneOf('transcriptDelivery', TRANSCRIPT_DELIVERIES, 'poll'),
+    webhookReservedConcurrency: context.number(
+      'webhookReservedConcurrency',
+      0,
+      (n) => Number.isInteger(n) && n >= 0 && n <= 1000,
+      'a whole number from 0 (none) to 1000',
+    ),
     presignedUrlTtlSeconds: context.number(
       'presignedUrlTtlSeconds',
       3600,

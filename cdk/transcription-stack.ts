@@ -16,6 +16,7 @@ import { TranscriptionMonitoring } from './constructs/transcription-monitoring.j
 import { TranscriptionSteps, WORKFLOW_STEPS } from './constructs/transcription-steps.js';
 import { TranscriptionStorage } from './constructs/transcription-storage.js';
 import { TranscriptionWorkflow } from './constructs/transcription-workflow.js';
+import { WebhookReceiver } from './constructs/webhook-receiver.js';
 import { namePrefix } from './naming.js';
 import { STATE_MACHINE_DEFINITION } from './paths.js';
 
@@ -31,6 +32,8 @@ export class TranscriptionStack extends Stack {
   readonly finalizer: ExecutionFinalizer;
   /** Absent when `transcriptSweeper` is off. */
   readonly sweeper?: TranscriptSweeper;
+  /** Present with `transcriptDelivery=webhook` only. */
+  readonly webhook?: WebhookReceiver;
   readonly monitoring: TranscriptionMonitoring;
   readonly botAccess: BotAccessPolicy;
 
@@ -77,13 +80,30 @@ export class TranscriptionStack extends Stack {
       logRemovalPolicy: removalPolicy,
     });
 
+    // Before the workflow: Submit's environment holds the receiver's URL, and the receiver's policy
+    // names the state machine by this name, not by a reference (which would be a cycle).
+    const stateMachineName = prefix;
+    if (config.transcriptDelivery === 'webhook') {
+      this.webhook = new WebhookReceiver(this, 'WebhookReceiver', {
+        config,
+        storage: this.storage,
+        apiKey: this.apiKey,
+        stateMachineName,
+        submit: this.steps.functions['submit-transcription'],
+        encryptionKey: this.storage.key,
+        removalPolicy,
+        logRetention,
+        logRemovalPolicy: removalPolicy,
+      });
+    }
+
     this.workflow = new TranscriptionWorkflow(this, 'Workflow', {
       definitionPath: STATE_MACHINE_DEFINITION,
       functionsByPlaceholder: Object.fromEntries(
         WORKFLOW_STEPS.map((spec) => [spec.placeholder, this.steps.functions[spec.step].version]),
       ),
       executionTimeout: Duration.seconds(config.executionTimeoutSeconds),
-      stateMachineName: prefix,
+      stateMachineName,
       logGroupName: `/aws/vendedlogs/states/${prefix}`,
       logRetention,
       logRemovalPolicy: removalPolicy,
@@ -116,7 +136,11 @@ export class TranscriptionStack extends Stack {
 
     this.monitoring = new TranscriptionMonitoring(this, 'Monitoring', {
       stateMachine: this.workflow.stateMachine,
-      functions: [...WORKFLOW_STEPS.map((spec) => this.steps.functions[spec.step]), this.finalizer.function],
+      functions: [
+        ...WORKFLOW_STEPS.map((spec) => this.steps.functions[spec.step]),
+        this.finalizer.function,
+        ...(this.webhook ? [this.webhook.function] : []),
+      ],
       finalizeDeadLetterQueue: this.finalizer.deadLetterQueue,
       completionQueue: this.finalizer.completionQueue &&
         this.finalizer.completionDeadLetterQueue && {
@@ -164,6 +188,13 @@ export class TranscriptionStack extends Stack {
         description: 'One message per finished execution: the bot receives and deletes them here',
       });
       new CfnOutput(this, 'CompletionQueueArn', { value: this.finalizer.completionQueue.queueArn });
+    }
+    if (this.webhook) {
+      new CfnOutput(this, 'WebhookUrl', {
+        value: this.webhook.url.url,
+        description:
+          'Where AssemblyAI delivers webhooks (Submit passes it with each job); do not share it: the secret header is its only lock',
+      });
     }
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
     new CfnOutput(this, 'BotUseTranscriptionMicroservice', { value: 'USE_TRANSCRIPTION_MICROSERVICE=true' });

@@ -229,5 +229,6 @@ export function workflowEnvironment(
     POLL_DEADLINE_PER_AUDIO_SECOND: String(config.pollDeadlinePerAudioSecond),
     POLL_MAX_WAIT_SECONDS: String(config.pollMaxWaitSeconds),
     ASSEMBLYAI_CHECK_HOLD_SECONDS: String(config.checkHoldSeconds),
+    TRANSCRIPT_DELIVERY: config.transcriptDelivery,
   };
 }

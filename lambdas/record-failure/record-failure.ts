@@ -23,6 +23,7 @@ import {
 export const STATE_NAMES = {
   validate: 'Validate audio',
   submit: 'Submit to AssemblyAI',
+  submitWebhook: 'Submit and wait for webhook',
   check: 'Check transcript status',
   format: 'Format segments',
   persist: 'Persist result',
@@ -93,8 +94,13 @@ export function describeFailure(failure: { Error?: string; Cause?: string } | un
 export function failedStateOf(state: Record<string, unknown>): string {
   if (!state.request || !state.audio) return STATE_NAMES.validate;
   const transcript = state.transcript as { status?: string } | undefined;
-  if (!transcript) return STATE_NAMES.submit;
-  if (transcript.status !== 'completed') return STATE_NAMES.check;
+  // Webhook mode until the wait timed out (`webhook.wait`, the fallback to polling): the job and
+  // its status came from "Submit and wait for webhook", not from Submit and Check.
+  const webhook = state.webhook as { wait?: unknown } | undefined;
+  const waitedForWebhook = webhook !== undefined && webhook.wait === undefined;
+  if (!transcript) return waitedForWebhook ? STATE_NAMES.submitWebhook : STATE_NAMES.submit;
+  if (transcript.status !== 'completed')
+    return waitedForWebhook ? STATE_NAMES.submitWebhook : STATE_NAMES.check;
   if (!state.segments) return STATE_NAMES.format;
   return STATE_NAMES.persist;
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ESM_REQUIRE_BANNER } from '../../cdk/constructs/transcription-function.js';
+import { WEBHOOK_STEP } from '../../cdk/constructs/webhook-receiver.js';
 import { handlerEntry, PROJECT_ROOT } from '../../cdk/paths.js';
 import { bundle } from '../../scripts/bundle-report.js';
 import { functionOf, STEPS, type Synthesized, synth } from './synth.js';
@@ -59,23 +60,35 @@ describe('bundled synth', () => {
   });
 
   it.each(STEPS)('produces a %s bundle that Node imports and that exports handler', (step) => {
-    const script = `const m = await import(${JSON.stringify(pathToFileURL(bundleOf(step)).href)});
-if (typeof m.handler !== 'function') { console.error('no handler export'); process.exit(3); }`;
-    const run = spawnSync(
-      IMPORT_NODE,
-      [...IMPORT_FLAGS, '--enable-source-maps', '--input-type=module', '-e', script],
-      {
-        env: IMPORT_ENV,
-        encoding: 'utf8',
-        timeout: 30_000,
-      },
-    );
-
-    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(importHandler(bundleOf(step), IMPORT_ENV)).toEqual({ status: 0, stderr: '' });
   });
 });
 
-/** Every Lambda entry: the six steps, the finalizer and the sweeper. */
+/** Imports a bundle in a fresh Node and checks that it exports `handler`; no AWS call is made. */
+function importHandler(file: string, env: Record<string, string>): { status: number | null; stderr: string } {
+  const script = `const m = await import(${JSON.stringify(pathToFileURL(file).href)});
+if (typeof m.handler !== 'function') { console.error('no handler export'); process.exit(3); }`;
+  const run = spawnSync(
+    IMPORT_NODE,
+    [...IMPORT_FLAGS, '--enable-source-maps', '--input-type=module', '-e', script],
+    {
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
+  return { status: run.status, stderr: run.stderr };
+}
+
+/** What webhook mode (`transcriptDelivery=webhook`) adds to the import-time environment of Submit and the receiver. */
+const WEBHOOK_IMPORT_ENV = {
+  ...IMPORT_ENV,
+  TRANSCRIPT_DELIVERY: 'webhook',
+  WEBHOOK_URL: 'https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws/',
+  WEBHOOK_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:bundle-check-webhook-AbCdEf',
+};
+
+/** Every Lambda entry: the six steps, the finalizer, the sweeper and the webhook receiver. */
 const ENTRIES = readdirSync(join(PROJECT_ROOT, 'lambdas')).filter((dir) =>
   existsSync(join(PROJECT_ROOT, 'lambdas', dir, 'handler.ts')),
 );
@@ -99,9 +112,21 @@ describe("bundle contents (esbuild metafile, the construct's options)", () => {
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('covers the six steps, the finalizer and the sweeper', () => {
-    expect(ENTRIES).toEqual(expect.arrayContaining([...STEPS, 'finalize-execution', 'sweep-transcripts']));
+  it('covers the six steps, the finalizer, the sweeper and the webhook receiver', () => {
+    expect(ENTRIES).toEqual(
+      expect.arrayContaining([...STEPS, 'finalize-execution', 'sweep-transcripts', WEBHOOK_STEP]),
+    );
   });
+
+  it.each([WEBHOOK_STEP, 'submit-transcription'])(
+    'produces a %s bundle that Node imports in webhook mode',
+    (entry) => {
+      expect(importHandler(join(dir, entry, 'index.mjs'), WEBHOOK_IMPORT_ENV)).toEqual({
+        status: 0,
+        stderr: '',
+      });
+    },
+  );
 
   it.each(ENTRIES)('keeps the %s bundle within its size ceiling', (entry) => {
     expect(sizes[entry]).toBeLessThanOrEqual(MAX_BYTES[entry] ?? MAX_BUNDLE_BYTES);

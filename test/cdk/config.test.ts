@@ -37,6 +37,8 @@ describe('loadDeploymentConfig', () => {
       assemblyaiTimeoutMs: 10_000,
       deleteTranscriptAfterPersist: true,
       completionQueue: true,
+      transcriptDelivery: 'poll',
+      webhookReservedConcurrency: 0,
       presignedUrlTtlSeconds: 3600,
       maxAudioBytes: 1024 ** 3,
       maxAudioSeconds: 36_000,
@@ -87,6 +89,11 @@ describe('loadDeploymentConfig', () => {
     expect(load({ completionQueue: false }).completionQueue).toBe(false);
   });
 
+  it('takes the transcript delivery from context', () => {
+    expect(load({ transcriptDelivery: 'webhook' }).transcriptDelivery).toBe('webhook');
+    expect(load({ transcriptDelivery: ' poll ' }).transcriptDelivery).toBe('poll');
+  });
+
   it('accepts typed values from cdk.json and strings from the CLI alike', () => {
     expect(load({ kms: true, audioRetentionDays: 3 })).toMatchObject({ kms: true, audioRetentionDays: 3 });
     expect(load({ kms: 'true', audioRetentionDays: '3' })).toMatchObject({
@@ -100,6 +107,8 @@ describe('loadDeploymentConfig', () => {
     [{ bucketName: 'Not_A_Bucket' }, /bucketName/],
     [{ kms: 'yes' }, /kms/],
     [{ completionQueue: 'on' }, /completionQueue/],
+    [{ transcriptDelivery: 'callback' }, /transcriptDelivery.*poll, webhook/],
+    [{ transcriptDelivery: 'Webhook' }, /transcriptDelivery/],
     [{ audioRetentionDays: '0' }, /audioRetentionDays/],
     [{ audioRetentionDays: '1.5' }, /audioRetentionDays/],
     [{ logRetentionDays: '10' }, /logRetentionDays/],

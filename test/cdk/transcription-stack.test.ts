@@ -11,4 +11,5 @@ import './stack/finalizer.js';
 import './stack/sweeper.js';
 import './stack/monitoring.js';
 import './stack/outputs.js';
+import './stack/webhook.js';
 import './stack/nag.js';

@@ -114,6 +114,25 @@ describe('failedStateOf', () => {
     ['a validated state without a job', validated, STATE_NAMES.submit],
     ['a queued job', { ...validated, transcript: { status: 'queued' } }, STATE_NAMES.check],
     [
+      'a webhook-mode state without a job',
+      { ...validated, webhook: { timeout_seconds: 120 } },
+      STATE_NAMES.submitWebhook,
+    ],
+    [
+      'a job error the webhook reported',
+      { ...validated, webhook: { timeout_seconds: 120 }, transcript: { status: 'error' } },
+      STATE_NAMES.submitWebhook,
+    ],
+    [
+      'a job error found by polling after the webhook wait timed out',
+      {
+        ...validated,
+        webhook: { timeout_seconds: 120, wait: { Error: 'States.Timeout' } },
+        transcript: { status: 'error' },
+      },
+      STATE_NAMES.check,
+    ],
+    [
       'a job AssemblyAI reported as failed',
       { ...validated, transcript: { status: 'error' } },
       STATE_NAMES.check,
@@ -148,7 +167,7 @@ describe('failedStateOf', () => {
     const missing = Object.values(STATE_NAMES).filter((name) => definition.States[name]?.Type !== 'Task');
 
     // Assert
-    expect(Object.values(STATE_NAMES)).toHaveLength(5);
+    expect(Object.values(STATE_NAMES)).toHaveLength(6);
     expect(missing).toEqual([]);
   });
 });

@@ -28,6 +28,7 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     existingSecretName: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:team/assemblyai-AbCdEf',
     assemblyaiRegion: 'eu',
   },
+  'webhook delivery with kms': { transcriptDelivery: 'webhook', kms: 'true' },
 };
 
 function nagReport(s: Synthesized) {
