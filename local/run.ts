@@ -1,5 +1,5 @@
 /**
- * `npm start -- <audio-file> [--user-id N] [--file-id ID] [--language CODE] [--json]`
+ * `npm start -- <audio-file> [--user-id N] [--file-id ID] [--language CODE] [--json] [--webhook]`
  *
  * Transcribes one file through the real state machine definition and the real Lambda handlers,
  * on an embedded S3 (objects under .local/s3) and — unless ASSEMBLYAI_API_KEY is set — the bundled
@@ -21,10 +21,11 @@ import { startEmulator } from './assemblyai-emulator/emulator.js';
 import { SAMPLE_AUDIO_PATH } from './assemblyai-emulator/sample.js';
 import { startEmbeddedS3 } from './embedded-s3.js';
 import { LOCAL_BUCKET, type ProviderMode, providerMode } from './provider-mode.js';
+import { startLocalWebhookMode } from './webhook-mode.js';
 import { type EventLog, LocalWorkflow, loadLambdaHandlers } from './workflow.js';
 
 const USAGE =
-  'Usage: npm start -- [audio-file] [--user-id N] [--file-id ID] [--language CODE] [--speakers N] [--json] [--verbose]';
+  'Usage: npm start -- [audio-file] [--user-id N] [--file-id ID] [--language CODE] [--speakers N] [--json] [--webhook] [--verbose]';
 
 // Everything but the transcript goes to stderr, so `--json` output can be piped. Powertools logs
 // (shown with --verbose) use the global console in POWERTOOLS_DEV mode, redirected here too.
@@ -73,6 +74,7 @@ function parseCli() {
     language: values.language,
     speakers,
     json: values.json,
+    webhook: values.webhook,
     verbose: values.verbose,
   };
 }
@@ -86,6 +88,7 @@ function parseOptions() {
       language: { type: 'string' },
       speakers: { type: 'string' },
       json: { type: 'boolean', default: false },
+      webhook: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -117,7 +120,10 @@ function progress(started: number, verbose: boolean) {
     ) {
       const ms = Date.now() - (entered.get(event.state.name) ?? Date.now());
       const status = (event.state.output as { transcript?: { status?: string } })?.transcript?.status;
-      const detail = event.state.name === 'Check transcript status' && status ? `: ${status}` : '';
+      const detail =
+        ['Check transcript status', 'Submit and wait for webhook'].includes(event.state.name) && status
+          ? `: ${status}`
+          : '';
       say(`${t}  ✓ ${event.state.name} (${ms} ms)${detail}`);
     } else if (event.type === 'StateFailed') {
       failed.add(event.state.name);
@@ -164,6 +170,13 @@ async function main(): Promise<number> {
   const emulator = mode === 'bundled-emulator' ? await startEmulator({ processingDelayMs: 1500 }) : undefined;
   if (mode === 'local-emulator') say(`Using the AssemblyAI emulator at ${process.env.ASSEMBLYAI_BASE_URL}`);
   if (emulator) say(`No ASSEMBLYAI_API_KEY: using the bundled AssemblyAI emulator at ${emulator.url}`);
+  if (cli.webhook && mode === 'assemblyai') {
+    say('--webhook needs a receiver AssemblyAI can reach: locally it works with the emulator only.');
+    process.exit(2);
+  }
+  // Webhook mode as deployed with -c transcriptDelivery=webhook: the emulator delivers to a local receiver.
+  const webhook = cli.webhook ? await startLocalWebhookMode() : undefined;
+  if (webhook) say(`Webhook mode: AssemblyAI's webhooks go to the local receiver at ${webhook.url}`);
 
   try {
     Object.assign(process.env, storage.env, {
@@ -174,6 +187,8 @@ async function main(): Promise<number> {
       POWERTOOLS_DEV: 'true',
       POWERTOOLS_LOG_LEVEL: cli.verbose ? 'DEBUG' : 'SILENT',
       ...(emulator && { ASSEMBLYAI_BASE_URL: emulator.url, ASSEMBLYAI_API_KEY: emulator.apiKey }),
+      ...webhook?.env,
+      TRANSCRIPT_DELIVERY: webhook ? 'webhook' : 'poll',
     });
     const extension = extname(cli.file)
       .toLowerCase()
@@ -183,7 +198,9 @@ async function main(): Promise<number> {
     await storage.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: audio }));
     say(`Uploaded ${basename(cli.file)} (${audio.length} bytes) to s3://${bucket}/${key}`);
 
-    const workflow = new LocalWorkflow(await loadLambdaHandlers());
+    const handlers = await loadLambdaHandlers();
+    webhook?.attach(handlers);
+    const workflow = new LocalWorkflow(handlers, { taskTokens: webhook?.tokens });
     const input = {
       s3_key: key,
       user_id: cli.userId,
@@ -242,6 +259,7 @@ async function main(): Promise<number> {
     say(result ? `Result: s3://${bucket}/${location}${onDisk}` : 'This run wrote no result object.');
     return outcome.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
+    await webhook?.close();
     await emulator?.close();
     await storage.close();
   }

@@ -1,6 +1,6 @@
 /**
  * `npm run serve -- [--port N] [--s3-port N] [--sqs-port N] [--emulator-port N] [--fast]
- * [--execution-timeout SECONDS] [--directory DIR] [--verbose]`
+ * [--execution-timeout SECONDS] [--directory DIR] [--webhook] [--verbose]`
  *
  * A local Step Functions endpoint (local/sfn-endpoint.ts) with the embedded S3, the AssemblyAI
  * emulator (or the real one with ASSEMBLYAI_API_KEY) and a completion queue, for developing the
@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { startLocalServices } from './sfn-endpoint.js';
 
 const USAGE =
-  'Usage: npm run serve -- [--port N] [--s3-port N] [--sqs-port N] [--emulator-port N] [--fast] [--execution-timeout SECONDS] [--directory DIR] [--verbose]';
+  'Usage: npm run serve -- [--port N] [--s3-port N] [--sqs-port N] [--emulator-port N] [--fast] [--execution-timeout SECONDS] [--directory DIR] [--webhook] [--verbose]';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 // stdout carries only the ready line: Powertools logs (POWERTOOLS_DEV, --verbose) go to stderr too.
@@ -55,6 +55,7 @@ function parseCli() {
     fast: values.fast,
     executionTimeoutSeconds: timeout,
     directory: values.directory,
+    webhook: values.webhook,
     verbose: values.verbose,
   };
 }
@@ -69,6 +70,7 @@ function parseOptions() {
       fast: { type: 'boolean', default: false },
       'execution-timeout': { type: 'string' },
       directory: { type: 'string' },
+      webhook: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },

@@ -31,6 +31,7 @@ import { startEmulator } from './assemblyai-emulator/emulator.js';
 import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from './embedded-s3.js';
 import { type LocalCompletionQueue, startLocalCompletionQueue } from './local-completions.js';
 import { LOCAL_BUCKET, providerMode } from './provider-mode.js';
+import { startLocalWebhookMode } from './webhook-mode.js';
 import {
   type EventLog,
   type ExecutionEnded,
@@ -66,6 +67,8 @@ export interface LocalServicesOptions {
   executionTimeoutSeconds?: number;
   /** Completion messages on a local SQS queue. @default true */
   completions?: boolean;
+  /** Webhook mode (`transcriptDelivery=webhook` deployed): the emulator's webhooks reach a local receiver. @default false */
+  webhook?: boolean;
   /** Diagnostics (never stdout). @default silent */
   log?: (line: string) => void;
 }
@@ -247,7 +250,18 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
         : await startLocalCompletionQueue({ port: options.sqsPort, region });
     if (queue) closers.push(() => queue.close());
 
-    Object.assign(process.env, storageEnv, {
+    if (options.webhook && mode === 'assemblyai') {
+      throw new Error(
+        'Webhook mode needs a receiver AssemblyAI can reach: locally it works with the emulator only.',
+      );
+    }
+    const webhook = options.webhook ? await startLocalWebhookMode() : undefined;
+    if (webhook) {
+      closers.push(() => webhook.close());
+      log(`Webhook mode: AssemblyAI's webhooks go to the local receiver at ${webhook.url}`);
+    }
+
+    Object.assign(process.env, storageEnv, webhook?.env, {
       TRANSCRIPTION_BUCKET: bucket,
       POWERTOOLS_SERVICE_NAME: 'transcription',
       POWERTOOLS_TRACE_ENABLED: 'false',
@@ -256,11 +270,14 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
       // The endpoint publishes every ending itself (local-completions.ts); finalize-execution must
       // not also send (it would reach for a real queue).
       COMPLETION_QUEUE_URL: '',
+      TRANSCRIPT_DELIVERY: webhook ? 'webhook' : 'poll',
       ...(emulator && { ASSEMBLYAI_BASE_URL: emulator.url, ASSEMBLYAI_API_KEY: emulator.apiKey }),
       // Fast runs shorten the submit settle window with the retry intervals, as the tests do.
       ...(options.fast && { ASSEMBLYAI_SUBMIT_SETTLE_MS: process.env.ASSEMBLYAI_SUBMIT_SETTLE_MS ?? '300' }),
     });
-    const workflow = new LocalWorkflow(await loadLambdaHandlers());
+    const handlers = await loadLambdaHandlers();
+    webhook?.attach(handlers);
+    const workflow = new LocalWorkflow(handlers, { taskTokens: webhook?.tokens });
     const endpoint = new StepFunctionsEndpoint({
       workflow,
       stateMachineArn,

@@ -48,7 +48,10 @@ interface Pending {
 const TOKEN = /^[A-Za-z0-9_-]{64,1024}$/;
 
 export class TaskTokens {
+  /** Tokens that can still be answered. */
   private readonly pending = new Map<string, Pending>();
+  /** Every issued token's outcome, until its task has read it (an answer may come before the wait). */
+  private readonly outcomes = new Map<string, Promise<Outcome>>();
   private readonly ended = new Map<string, 'answered' | 'timed-out' | 'cancelled'>();
 
   /** A new token (as long and opaque as the service's), answerable until it ends. */
@@ -59,6 +62,7 @@ export class TaskTokens {
       settle = resolve;
     });
     this.pending.set(token, { settle, outcome });
+    this.outcomes.set(token, outcome);
     return token;
   }
 
@@ -109,6 +113,7 @@ export class TaskTokens {
   /** The token's attempt ended otherwise (its Lambda failed, the execution stopped): refuse it from now on. */
   cancel(token: string): void {
     if (this.pending.has(token)) this.end(token, 'cancelled');
+    this.outcomes.delete(token);
   }
 
   /**
@@ -117,8 +122,8 @@ export class TaskTokens {
    * clock that jumps ahead times it out as the service would).
    */
   async wait(token: string, deadline: number, pollMs = 20): Promise<unknown> {
-    const pending = this.pending.get(token);
-    if (!pending) throw new Error('wait() on a token that is not pending');
+    const outcome = this.outcomes.get(token);
+    if (!outcome) throw new Error('wait() on a token that was not issued or was already waited for');
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       const check = () => {
@@ -128,15 +133,16 @@ export class TaskTokens {
       check();
     });
     try {
-      const first = await Promise.race([pending.outcome, timedOut]);
+      const first = await Promise.race([outcome, timedOut]);
       if (first === 'timeout') {
-        this.end(token, 'timed-out');
+        if (this.pending.has(token)) this.end(token, 'timed-out');
         throw new TaskFailure('States.Timeout', 'The task did not receive a callback in time');
       }
       if (!first.ok) throw first.error;
       return first.output;
     } finally {
       clearTimeout(timer);
+      this.outcomes.delete(token);
     }
   }
 

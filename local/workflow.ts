@@ -126,6 +126,9 @@ export function taskLambdas(definition: AslDefinition = readDefinition()): Recor
   );
 }
 
+/** Longer than any callback wait, and within Node's timer limit (2^31 ms), which the library's timer uses. */
+const LIBRARY_CALLBACK_TIMEOUT_SECONDS = 2_000_000;
+
 /**
  * The definition as aws-local-stepfunctions gets it: the runner itself times out callback tasks
  * (the library reads `TimeoutSecondsPath` from the effective input, after `Parameters`, and would
@@ -136,7 +139,7 @@ function forLibrary(definition: AslDefinition): AslDefinition {
     Object.entries(definition.States).map(([name, state]) => {
       if (!isCallbackTask(state)) return [name, state];
       const { TimeoutSecondsPath: _path, TimeoutSeconds: _seconds, ...rest } = state;
-      return [name, { ...rest, TimeoutSeconds: 99_999_999 }];
+      return [name, { ...rest, TimeoutSeconds: LIBRARY_CALLBACK_TIMEOUT_SECONDS }];
     }),
   );
   return { ...definition, States: states };
@@ -213,8 +216,8 @@ export interface RunOptions {
    */
   advanceClock?: (seconds: number) => void;
   /**
-   * Replace how long a callback task waits for its token (ms); tests of a lost webhook shorten
-   * it. @default the state's own timeout, in real (or virtual, see advanceClock) time
+   * Cap how long a callback task waits for its token (ms), for fast runs: a lost webhook then
+   * falls back to polling in seconds. @default the state's own timeout, in real (or virtual, see advanceClock) time
    */
   callbackTimeoutMs?: number;
   /** Called when a callback task starts waiting for its token (the bench moves its clock on). */
@@ -548,7 +551,7 @@ export class LocalWorkflow {
     const timeoutSeconds =
       definitionState.TimeoutSecondsPath !== undefined
         ? Number(readPath(payload.state, definitionState.TimeoutSecondsPath))
-        : (definitionState.TimeoutSeconds ?? 99_999_999);
+        : (definitionState.TimeoutSeconds ?? LIBRARY_CALLBACK_TIMEOUT_SECONDS);
     if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
       throw Object.assign(new Error(`Invalid timeout at ${definitionState.TimeoutSecondsPath}`), {
         name: 'States.Runtime',
@@ -564,7 +567,7 @@ export class LocalWorkflow {
       tokens.cancel(token);
       throw error;
     }
-    const timeoutMs = options.callbackTimeoutMs ?? timeoutSeconds * 1000;
+    const timeoutMs = Math.min(options.callbackTimeoutMs ?? Number.POSITIVE_INFINITY, timeoutSeconds * 1000);
     options.onCallbackWait?.({ state, timeoutSeconds });
     return tokens.wait(token, startedAt + timeoutMs);
   }

@@ -37,16 +37,20 @@
  * (scripts/bench/cold-start.ts).
  */
 import './bench/virtual-clock.js';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { WORKFLOW_STEPS } from '../cdk/constructs/transcription-steps.js';
+import { WEBHOOK_RECEIVER_MEMORY_MB, WEBHOOK_STEP } from '../cdk/constructs/webhook-receiver.js';
 import { PROJECT_ROOT } from '../cdk/paths.js';
 import { startEmulator } from '../local/assemblyai-emulator/emulator.js';
 import { seededRandom } from '../local/assemblyai-emulator/faults.js';
 import { startEmbeddedS3 } from '../local/embedded-s3.js';
+import { startLocalWebhookMode } from '../local/webhook-mode.js';
 import { type LambdaHandlers, LocalWorkflow, loadLambdaHandlers } from '../local/workflow.js';
 import { BASELINE, type ColdStart, measureColdStarts } from './bench/cold-start.js';
 import { virtualClock } from './bench/virtual-clock.js';
@@ -97,6 +101,12 @@ export const PROVIDER_MODELS: Record<
 };
 
 const AUDIO_SECONDS = [15, 60, 600, 3600, 36_000];
+/**
+ * How long after a job completes its webhook reaches the receiver, in callback mode. AssemblyAI
+ * publishes no figure; the emulator delivers this long after completion, and the goal (lag ≤
+ * delivery + 1 s) is judged on what the workflow adds to it.
+ */
+const WEBHOOK_DELIVERY_SECONDS = 0.5;
 /** Seeded executions per (provider, audio length); lag p95 is the worst but one of them. */
 const RUNS_PER_CASE = Number(process.env.BENCH_RUNS ?? 20);
 /** At least 20 for the reported figures; BENCH_COLD_PROCESSES lowers it for a quick try. */
@@ -212,9 +222,10 @@ function timed(handlers: LambdaHandlers): LambdaHandlers {
   );
 }
 
-const MEMORY_MB: Record<string, number> = Object.fromEntries(
-  WORKFLOW_STEPS.map((s) => [s.step, s.memorySize]),
-);
+const MEMORY_MB: Record<string, number> = {
+  ...Object.fromEntries(WORKFLOW_STEPS.map((s) => [s.step, s.memorySize])),
+  [WEBHOOK_STEP]: WEBHOOK_RECEIVER_MEMORY_MB,
+};
 /** finalize-execution is not a workflow step (EventBridge invokes it); its construct's size. */
 const OTHER_MEMORY_MB = 256;
 
@@ -265,11 +276,13 @@ interface RunSummary {
   failures: string[];
 }
 
-function summarize(provider: Provider, audioSeconds: number, samples: Sample[]): RunSummary {
+type Mode = RunSummary['mode'];
+
+function summarize(mode: Mode, provider: Provider, audioSeconds: number, samples: Sample[]): RunSummary {
   const ok = samples.filter((s) => s.ok);
   const round = (value: number, digits: number) => Number(value.toFixed(digits));
   return {
-    mode: 'poll',
+    mode,
     provider,
     audio_seconds: audioSeconds,
     executions: samples.length,
@@ -304,7 +317,9 @@ interface Goal {
   detail: string;
 }
 
-function goals(runs: RunSummary[], coldStarts: ColdStart[]): Goal[] {
+function goals(allRuns: RunSummary[], coldStarts: ColdStart[]): Goal[] {
+  const runs = allRuns.filter((r) => r.mode === 'poll');
+  const callbacks = allRuns.filter((r) => r.mode === 'callback');
   const run = (audio: number, provider: Provider = 'published') =>
     runs.find((r) => r.audio_seconds === audio && r.provider === provider) as RunSummary;
   const verdict = (pass: boolean): Goal['verdict'] => (pass ? 'PASS' : 'FAIL');
@@ -374,7 +389,20 @@ function goals(runs: RunSummary[], coldStarts: ColdStart[]): Goal[] {
           .map((c) => `${c.lambda} ${c.bundle_kb} KB`)
           .join(', ') || 'all within',
     },
-    { name: 'callback-mode goals', verdict: 'not measured', detail: 'no callback mode yet' },
+    {
+      name: 'callback: ≤ 8 transitions for any audio length (every run)',
+      verdict: verdict(
+        callbacks.length > 0 && allOk(callbacks) && callbacks.every((r) => r.transitions_max <= 8),
+      ),
+      detail: `max ${Math.max(...callbacks.map((r) => r.transitions_max))} over ${callbacks.length} rows (both providers)`,
+    },
+    {
+      name: 'callback: lag ≤ webhook delivery + 1 s (p95)',
+      verdict: verdict(
+        callbacks.length > 0 && callbacks.every((r) => r.lag_seconds_p95 - WEBHOOK_DELIVERY_SECONDS <= 1),
+      ),
+      detail: `delivery ${WEBHOOK_DELIVERY_SECONDS} s; worst p95 ${Math.max(...callbacks.map((r) => r.lag_seconds_p95))} s`,
+    },
   ];
 }
 
@@ -387,8 +415,15 @@ function table(headers: string[], rows: string[][]): string {
 
 /* ---------- main ---------- */
 
-async function main(): Promise<number> {
-  const wallStarted = performance.now();
+/**
+ * Seeded executions of every (provider, audio length) in one delivery mode. The handlers read the
+ * mode at import, as on a cold start, so a process measures one mode: main() measures poll mode
+ * itself and callback mode in a child process (BENCH_ONLY_MODE).
+ */
+async function measureRuns(
+  mode: Mode,
+  wallStarted: number,
+): Promise<{ runs: RunSummary[]; warnings: string[] }> {
   countS3Requests();
   const directory = await mkdtemp(join(tmpdir(), 'transcription-bench-'));
   const s3 = await startEmbeddedS3({ directory, bucket: BUCKET });
@@ -397,6 +432,7 @@ async function main(): Promise<number> {
   const pathOf = (url: string) => new URL(url).pathname;
   const emulator = await startEmulator({
     seed: SEED_VALUE,
+    webhookDelayMs: WEBHOOK_DELIVERY_SECONDS * 1000,
     processingDelayMsFor: (url) => {
       const job = jobsByPath.get(pathOf(url));
       if (!job) throw new Error(`unexpected audio ${url}`);
@@ -409,10 +445,12 @@ async function main(): Promise<number> {
       sha256: pathOf(url),
     }),
   });
+  const webhook = mode === 'callback' ? await startLocalWebhookMode() : undefined;
   const warnings: string[] = [];
   const original = { warn: console.warn, error: console.error };
   try {
-    Object.assign(process.env, s3.env, {
+    Object.assign(process.env, s3.env, webhook?.env, {
+      TRANSCRIPT_DELIVERY: webhook ? 'webhook' : 'poll',
       TRANSCRIPTION_BUCKET: BUCKET,
       ASSEMBLYAI_BASE_URL: emulator.url,
       ASSEMBLYAI_API_KEY: emulator.apiKey,
@@ -425,8 +463,9 @@ async function main(): Promise<number> {
     console.warn = console.error = (...args: unknown[]) => {
       warnings.push((format(...args).split('\n')[0] ?? '').slice(0, 110));
     };
-    const workflow = new LocalWorkflow(timed(await loadLambdaHandlers()));
-
+    const handlers = timed(await loadLambdaHandlers());
+    webhook?.attach(handlers);
+    const workflow = new LocalWorkflow(handlers, { taskTokens: webhook?.tokens });
     const runs: RunSummary[] = [];
     for (const provider of ['published', 'pessimistic'] as const) {
       for (const audioSeconds of AUDIO_SECONDS) {
@@ -470,6 +509,15 @@ async function main(): Promise<number> {
                 waitsPassedOn += 1;
                 virtualClock.advance(seconds);
               },
+              // Waiting for the webhook: on to the moment the emulator delivers it, or to the
+              // task's timeout when none is due before (the run then falls back to polling).
+              onCallbackWait: ({ timeoutSeconds }) => {
+                const now = Date.now();
+                const due = emulator.nextWebhookDueAt();
+                const target =
+                  due !== undefined && due < now + timeoutSeconds * 1000 ? due : now + timeoutSeconds * 1000;
+                if (target > now) virtualClock.advance((target - now) / 1000);
+              },
             },
           );
           if (validatedSeconds !== audioSeconds)
@@ -506,12 +554,53 @@ async function main(): Promise<number> {
         if (process.env.BENCH_DEBUG) original.error(JSON.stringify(samples[0]));
         const lost = samples.filter((s) => s.waitsPassedOn !== s.waitsEntered);
         if (lost.length > 0) throw new Error(`virtual clock: ${lost.length} runs had a Wait not passed on`);
-        runs.push(summarize(provider, audioSeconds, samples));
+        runs.push(summarize(mode, provider, audioSeconds, samples));
         original.error(
-          `  measured ${provider} ${duration(audioSeconds)}: ${samples.length} executions, ${((performance.now() - wallStarted) / 1000).toFixed(0)} s`,
+          `  measured ${mode} ${provider} ${duration(audioSeconds)}: ${samples.length} executions, ${((performance.now() - wallStarted) / 1000).toFixed(0)} s`,
         );
       }
     }
+    return { runs, warnings };
+  } finally {
+    Object.assign(console, original);
+    await webhook?.close();
+    await emulator.close();
+    await s3.close();
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+/** Callback mode in a fresh process (its handlers load with TRANSCRIPT_DELIVERY=webhook). */
+async function measureInChild(mode: Mode): Promise<{ runs: RunSummary[]; warnings: string[] }> {
+  const directory = await mkdtemp(join(tmpdir(), 'transcription-bench-child-'));
+  const file = join(directory, 'runs.json');
+  try {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+      env: { ...process.env, BENCH_ONLY_MODE: mode, BENCH_RUNS_FILE: file },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    if (code !== 0) throw new Error(`the ${mode}-mode bench process exited with ${code}`);
+    return JSON.parse(await readFile(file, 'utf8')) as { runs: RunSummary[]; warnings: string[] };
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<number> {
+  const wallStarted = performance.now();
+  const only = process.env.BENCH_ONLY_MODE as Mode | undefined;
+  if (only) {
+    const measured = await measureRuns(only, wallStarted);
+    await writeFile(process.env.BENCH_RUNS_FILE as string, JSON.stringify(measured));
+    return 0;
+  }
+  const poll = await measureRuns('poll', wallStarted);
+  const callback = await measureInChild('callback');
+  const runs = [...poll.runs, ...callback.runs];
+  const warnings = [...poll.warnings, ...callback.warnings];
+  const original = { warn: console.warn, error: console.error };
+  {
     Object.assign(console, original);
 
     original.error(`  cold starts: ${COLD_START_PROCESSES} processes per bundle…`);
@@ -519,10 +608,13 @@ async function main(): Promise<number> {
     const wallSeconds = (performance.now() - wallStarted) / 1000;
 
     console.log(
-      `Bench: ${RUNS_PER_CASE} seeded executions per row (seed ${SEED_VALUE}), poll mode, virtual clock (Waits skipped, all else real time), Node ${process.version}`,
+      `Bench: ${RUNS_PER_CASE} seeded executions per row (seed ${SEED_VALUE}), poll and callback (webhook) mode, virtual clock (Waits skipped, all else real time), Node ${process.version}`,
     );
     console.log(`  provider published:   ${PROVIDER_MODELS.published.text}`);
     console.log(`  provider pessimistic: ${PROVIDER_MODELS.pessimistic.text}`);
+    console.log(
+      `  callback: AssemblyAI's webhook arrives ${WEBHOOK_DELIVERY_SECONDS} s after the job completes (the emulator's delivery; lag is measured from completion)`,
+    );
     console.log(
       `  seed: one ${SEED.memoryMb} MB ${SEED.architecture} Lambda waiting the whole processing time + ${SEED.overheadSeconds} s, dead at ${SEED.lambdaTimeoutSeconds} s; ${SEED.transitions} transitions`,
     );
@@ -530,6 +622,7 @@ async function main(): Promise<number> {
     console.log(
       table(
         [
+          'mode',
           'provider',
           'audio',
           'processing',
@@ -543,6 +636,7 @@ async function main(): Promise<number> {
           'vs seed',
         ],
         runs.map((r) => [
+          r.mode,
           r.provider,
           duration(r.audio_seconds),
           `${r.processing_seconds_median} s`,
@@ -574,7 +668,7 @@ async function main(): Promise<number> {
       ),
     );
     console.log('');
-    console.log('Goals (poll mode, published provider unless said):');
+    console.log('Goals (poll mode and published provider unless said):');
     const results = goals(runs, cold.results);
     for (const goal of results) {
       console.log(`  ${goal.verdict.padEnd(12)} ${goal.name.padEnd(62)} ${goal.detail}`);
@@ -612,11 +706,6 @@ async function main(): Promise<number> {
       )}\n`,
     );
     return 0;
-  } finally {
-    Object.assign(console, original);
-    await emulator.close();
-    await s3.close();
-    await rm(directory, { recursive: true, force: true });
   }
 }
 

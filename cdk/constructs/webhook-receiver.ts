@@ -36,6 +36,12 @@ import { OBJECT_PREFIX_WILDCARD_REASON, type TranscriptionStorage } from './tran
 /** The receiver's step name (the Powertools `step` dimension, `lambdas/receive-webhook/`). */
 export const WEBHOOK_STEP = 'receive-webhook';
 
+/**
+ * The receiver's memory: one S3 read, one AssemblyAI GET (the transcript, tens of MB for hours of
+ * audio), one S3 write and one SendTask call, within AssemblyAI's 10 s.
+ */
+export const WEBHOOK_RECEIVER_MEMORY_MB = 512;
+
 /** `wisevoice/transcription/{environment}/webhook-secret`, beside the API key's secret. */
 export function webhookSecretName(environment: string): string {
   return `wisevoice/transcription/${environment}/webhook-secret`;
@@ -97,9 +103,8 @@ export class WebhookReceiver extends Construct {
       entry: handlerEntry(WEBHOOK_STEP),
       depsLockFilePath: LOCK_FILE,
       functionName: `${namePrefix(config.environment)}-${WEBHOOK_STEP}`,
-      // One S3 read, one AssemblyAI GET (the transcript, tens of MB for hours of audio), one S3
-      // write and one SendTask call, within AssemblyAI's 10 s; the timeout only bounds a stuck call.
-      memorySize: 512,
+      // The timeout only bounds a stuck call: AssemblyAI gives up on an answer after 10 s.
+      memorySize: WEBHOOK_RECEIVER_MEMORY_MB,
       timeout: Duration.seconds(30),
       logLevel: config.logLevel,
       logRetention: props.logRetention,

@@ -20,6 +20,7 @@ import {
   type MalformedAnswerVariant,
   type MalformedTranscriptVariant,
   seededRandom,
+  type WebhookFault,
 } from './faults.js';
 import { loadBundledSample } from './sample.js';
 import { parseSubmitParams } from './submit-params.js';
@@ -37,8 +38,10 @@ import {
   type TranscriptBody,
   type TranscriptContent,
 } from './transcripts.js';
+import { type WebhookDelivery, type WebhookJobState, WebhookScheduler } from './webhooks.js';
 
-export type { Fault, FaultKind, FaultRoute, HttpFault, JobFault } from './faults.js';
+export type { Fault, FaultKind, FaultRoute, HttpFault, JobFault, WebhookFault } from './faults.js';
+export type { WebhookDelivery } from './webhooks.js';
 
 /** What a download tells about the audio: `durationSeconds` is null when the container does not say. */
 export type InspectedAudio =
@@ -69,8 +72,20 @@ export interface EmulatorOptions {
   spokenLanguage?: string;
   /** Downloads and judges `audio_url`. @default downloadAndInspectAudio (audio.ts) */
   inspectAudio?: (url: string, signal: AbortSignal) => Promise<InspectedAudio>;
-  /** Log method, path (never the query) and status of each request to stderr. @default false */
+  /**
+   * Log method, path (never the query) and status of each request to stderr, and each webhook
+   * attempt's outcome (transcript id and answer, never the URL or the auth header). @default false
+   */
   verbose?: boolean;
+  /** Latency between a job's completion and the first attempt of its webhook. @default 0 */
+  webhookDelayMs?: number;
+  /**
+   * Wait between the end of a failed webhook attempt and the next one. AssemblyAI does not
+   * document its interval: an assumption. @default 10_000
+   */
+  webhookRetryDelayMs?: number;
+  /** How long a webhook attempt waits for a 2xx (AssemblyAI: 10 s), in real time. @default 10_000 */
+  webhookTimeoutMs?: number;
 }
 
 export interface EmulatorStats {
@@ -90,6 +105,8 @@ export interface EmulatorStats {
   deletesSucceeded: number;
   /** Submit body fields the spec does not define, in order received (accepted, as their fate at AssemblyAI is undocumented). */
   unknownSubmitFields: string[];
+  /** Webhook attempts sent (lost ones included), and those answered 2xx. */
+  webhooks: { attempts: number; delivered: number };
 }
 
 export interface AssemblyAIEmulator {
@@ -104,6 +121,14 @@ export interface AssemblyAIEmulator {
    * `stats()` they hold full audio URLs (presigned queries included): for tests that check requests.
    */
   submitBodies(): unknown[];
+  /** Every webhook attempt, in the order sent. */
+  webhookDeliveries(): WebhookDelivery[];
+  /**
+   * The `Date.now()` time (ms) at which the earliest webhook attempt not sent yet is due — also of
+   * jobs still processing (their completion + the delay) — or undefined when none is pending.
+   */
+  nextWebhookDueAt(): number | undefined;
+  /** Stops the server and the webhook scheduler, and waits for downloads and deliveries in flight (aborted). */
   close(): Promise<void>;
 }
 
@@ -120,6 +145,8 @@ interface Job {
   finishedAt?: number;
   /** Time from submit to completed for this job. */
   processingDelayMs: number;
+  /** The HTTP status of the last answered webhook attempt. */
+  webhookStatusCode?: number;
 }
 
 type Route = { name: 'submit' } | { name: 'list' } | { name: 'get' | 'delete'; id: string };
@@ -245,7 +272,16 @@ function malformedAnswer(
   }
 }
 
+const nonNegative = (name: string, value: number | undefined, fallback: number): number => {
+  if (value === undefined) return fallback;
+  if (!(Number.isFinite(value) && value >= 0)) throw new RangeError(`${name} must be a number >= 0`);
+  return value;
+};
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<AssemblyAIEmulator> {
+  const webhookDelayMs = nonNegative('webhookDelayMs', options.webhookDelayMs, 0);
+  const webhookRetryDelayMs = nonNegative('webhookRetryDelayMs', options.webhookRetryDelayMs, 10_000);
+  const webhookTimeoutMs = nonNegative('webhookTimeoutMs', options.webhookTimeoutMs, 10_000);
   const apiKey = options.apiKey ?? 'emulator-key';
   const processingDelayMs = options.processingDelayMs ?? 1500;
   const host = options.host ?? '127.0.0.1';
@@ -266,6 +302,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
     lists: 0,
     deletesSucceeded: 0,
     unknownSubmitFields: [],
+    webhooks: { attempts: 0, delivered: 0 },
   };
   const log = (line: string) => {
     if (options.verbose) process.stderr.write(`[assemblyai-emulator] ${line}\n`);
@@ -319,6 +356,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
     return completed;
   };
 
+  const isFinal = (job: Job, now: number) =>
+    job.inspection !== undefined &&
+    now - job.createdAt >= job.processingDelayMs &&
+    job.fault?.kind !== 'never-complete';
+
   const currentBody = (job: Job, now = Date.now()): TranscriptBody => {
     if (job.deleted) return job.deleted;
     const elapsed = now - job.createdAt;
@@ -327,11 +369,41 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
       job.params,
       elapsed < job.processingDelayMs / 3 ? 'queued' : 'processing',
     );
-    const due = elapsed >= job.processingDelayMs && job.fault?.kind !== 'never-complete';
-    if (!due || !job.inspection) return pending;
+    pending.webhook_status_code = job.webhookStatusCode ?? null;
+    if (!isFinal(job, now) || !job.inspection) return pending;
     job.finishedAt ??= Math.max(job.createdAt + job.processingDelayMs, job.inspectedAt ?? now);
     return finishedBody(job, pending, job.inspection);
   };
+
+  const webhookJobState = (id: string, now: number): WebhookJobState => {
+    const job = jobs.get(id);
+    if (!job || job.deleted || job.fault?.kind === 'never-complete') return { kind: 'never' };
+    if (!isFinal(job, now)) {
+      return {
+        kind: 'pending',
+        earliestFinishAt: Math.max(job.createdAt + job.processingDelayMs, job.inspectedAt ?? 0),
+      };
+    }
+    const { status } = currentBody(job, now);
+    return {
+      kind: 'final',
+      status: status === 'error' ? 'error' : 'completed',
+      finishedAt: job.finishedAt ?? now,
+    };
+  };
+
+  const webhooks = new WebhookScheduler({
+    delayMs: webhookDelayMs,
+    retryDelayMs: webhookRetryDelayMs,
+    timeoutMs: webhookTimeoutMs,
+    jobState: webhookJobState,
+    onAnswer: (id, status) => {
+      const job = jobs.get(id);
+      if (job && !job.deleted) job.webhookStatusCode = status;
+    },
+    log,
+    signal: shutdown.signal,
+  });
 
   const isPending = (job: Job) => {
     const status = currentBody(job).status;
@@ -344,6 +416,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
         job.inspection = inspection;
         job.inspectedAt = Date.now();
         log(`download ${pathWithoutQuery(job.params.audio_url)} ${inspection.ok ? 'audio' : 'failed'}`);
+        webhooks.check();
       })
       .catch(() => undefined)
       .finally(() => downloads.delete(download));
@@ -366,6 +439,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
     };
     if (job.fault) countFault(job.fault.kind);
     jobs.set(job.id, job);
+    if (typeof params.webhook_url === 'string' && params.webhook_url !== '') {
+      const webhookFault: WebhookFault | undefined = plan.nextWebhookFault();
+      if (webhookFault) countFault(webhookFault.kind);
+      webhooks.add(
+        job.id,
+        {
+          url: params.webhook_url,
+          headerName: params.webhook_auth_header_name ?? undefined,
+          headerValue: params.webhook_auth_header_value ?? undefined,
+        },
+        webhookFault,
+      );
+    }
     stats.transcripts.push({ id: job.id, audioPath: pathWithoutQuery(params.audio_url) });
     startDownload(job);
     return { status: 200, body: pendingTranscript(job.id, params, 'queued') };
@@ -450,6 +536,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
   const remove = (id: string): Reply => {
     const job = findJob(id);
     job.deleted ??= deletedTranscript(currentBody(job));
+    webhooks.cancel(job.id);
     stats.deletesSucceeded += 1;
     return { status: 200, body: job.deleted };
   };
@@ -502,6 +589,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     res.on('finish', () => log(`${req.method} ${path} ${res.statusCode}`));
+    webhooks.check();
     const route = matchRoute(req.method, path);
     if (!route) {
       send(res, { status: 404, body: { error: 'Not found' } });
@@ -571,14 +659,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
     apiKey,
     injectFault: (fault) => plan.add(fault),
     clearFaults: () => plan.clear(),
-    stats: () => structuredClone(stats),
+    stats: () => ({ ...structuredClone(stats), webhooks: webhooks.counts() }),
     submitBodies: () => structuredClone(submitBodies),
+    webhookDeliveries: () => webhooks.deliveries(),
+    nextWebhookDueAt: () => webhooks.nextDueAt(),
     close() {
       closing ??= (async () => {
         shutdown.abort();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
-        await Promise.allSettled([closed, ...downloads]);
+        await Promise.allSettled([closed, ...downloads, webhooks.close()]);
       })();
       return closing;
     },

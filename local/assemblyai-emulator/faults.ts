@@ -56,8 +56,28 @@ export type JobFault = FaultTrigger &
     | { kind: 'malformed-transcript'; variant?: MalformedTranscriptVariant }
   );
 
-export type Fault = HttpFault | JobFault;
+/**
+ * Faults on a job's webhook delivery (only jobs submitted with `webhook_url` match them). They are
+ * drawn at submit time besides the job fault, so a job can both fail and have its webhook lost.
+ * `webhook-lost`: every attempt is lost in the network (none reaches the receiver, each counts as
+ * timed out, so it is retried). `webhook-repeat`: `count` attempts (2–10, default 3) are sent even
+ * when they are answered 2xx, as at-least-once delivery can do. `webhook-delay`: the first attempt
+ * comes `delayMs` after completion instead of the emulator's `webhookDelayMs`.
+ */
+export type WebhookFault = FaultTrigger &
+  (
+    | { kind: 'webhook-lost' }
+    | { kind: 'webhook-repeat'; count?: number }
+    | { kind: 'webhook-delay'; delayMs: number }
+  );
+
+export type Fault = HttpFault | JobFault | WebhookFault;
 export type FaultKind = Fault['kind'];
+
+/** `webhook-repeat` without a count sends the delivery this many times. */
+export const DEFAULT_WEBHOOK_REPEAT = 3;
+/** AssemblyAI's documented limit: at most 10 attempts in total for one webhook. */
+export const MAX_WEBHOOK_ATTEMPTS = 10;
 
 const HTTP_FAULT_KINDS: ReadonlySet<FaultKind> = new Set([
   'rate-limit',
@@ -68,16 +88,24 @@ const HTTP_FAULT_KINDS: ReadonlySet<FaultKind> = new Set([
   'malformed-answer',
   'refuse-delete-while-processing',
 ]);
+const WEBHOOK_FAULT_KINDS: ReadonlySet<FaultKind> = new Set([
+  'webhook-lost',
+  'webhook-repeat',
+  'webhook-delay',
+]);
 const FAULT_KINDS: readonly FaultKind[] = [
   ...HTTP_FAULT_KINDS,
   'transcript-error',
   'never-complete',
   'huge-error',
   'malformed-transcript',
+  ...WEBHOOK_FAULT_KINDS,
 ];
 
 export const isHttpFault = (fault: Fault): fault is HttpFault =>
   fault.kind === 'huge-error' ? fault.variant === 'http' : HTTP_FAULT_KINDS.has(fault.kind);
+
+export const isWebhookFault = (fault: Fault): fault is WebhookFault => WEBHOOK_FAULT_KINDS.has(fault.kind);
 
 /** Size of the `huge-error` texts: larger than any log line, Step Functions state (256 KB) or DynamoDB item should hold. */
 export const HUGE_ERROR_BYTES = 300 * 1024;
@@ -117,6 +145,16 @@ function assertValidFault(fault: Fault): void {
     ![500, 502, 503].includes(fault.status)
   ) {
     throw new RangeError('fault server-error: status must be 500, 502 or 503');
+  }
+  if (
+    fault.kind === 'webhook-repeat' &&
+    fault.count !== undefined &&
+    !(Number.isInteger(fault.count) && fault.count >= 2 && fault.count <= MAX_WEBHOOK_ATTEMPTS)
+  ) {
+    throw new RangeError(`fault webhook-repeat: count must be an integer from 2 to ${MAX_WEBHOOK_ATTEMPTS}`);
+  }
+  if (fault.kind === 'webhook-delay' && !(Number.isFinite(fault.delayMs) && fault.delayMs >= 0)) {
+    throw new RangeError('fault webhook-delay: delayMs must be >= 0');
   }
   const variants: Partial<Record<FaultKind, readonly string[]>> = {
     'malformed-answer': MALFORMED_ANSWER_VARIANTS,
@@ -159,7 +197,12 @@ export class FaultPlan {
   }
 
   nextJobFault(): JobFault | undefined {
-    return this.#take(isHttpFault) as JobFault | undefined;
+    return this.#take((f) => isHttpFault(f) || isWebhookFault(f)) as JobFault | undefined;
+  }
+
+  /** The webhook fault of a job submitted with `webhook_url` (drawn besides its job fault). */
+  nextWebhookFault(): WebhookFault | undefined {
+    return this.#take((f) => !isWebhookFault(f)) as WebhookFault | undefined;
   }
 
   #take(skip: (fault: Fault) => boolean): Fault | undefined {
@@ -176,7 +219,8 @@ export class FaultPlan {
 
 /**
  * Parses the CLI form `<kind>[:param]`, e.g. `rate-limit:30`, `server-error:503`, `slow:2000`,
- * `malformed-answer:html`, `huge-error:http`, `malformed-transcript:negative-times`.
+ * `malformed-answer:html`, `huge-error:http`, `malformed-transcript:negative-times`,
+ * `webhook-lost`, `webhook-repeat:3`, `webhook-delay:5000`.
  */
 export function parseFaultSpec(spec: string): Fault {
   const colon = spec.indexOf(':');
@@ -209,6 +253,12 @@ export function parseFaultSpec(spec: string): Fault {
     case 'malformed-transcript':
       fault = { kind, variant: param as MalformedTranscriptVariant | undefined };
       break;
+    case 'webhook-repeat':
+      fault = { kind, count: number('count') };
+      break;
+    case 'webhook-delay':
+      fault = { kind, delayMs: number('delay in ms') ?? 5000 };
+      break;
     case 'huge-error':
       fault = param === 'http' ? { kind, variant: 'http' } : { kind, variant: param as 'job' | undefined };
       break;
@@ -216,6 +266,7 @@ export function parseFaultSpec(spec: string): Fault {
     case 'lose-response':
     case 'never-complete':
     case 'refuse-delete-while-processing':
+    case 'webhook-lost':
       fault = { kind };
       break;
     default:

@@ -4,12 +4,15 @@ import { type Fault, startEmulator } from './emulator.js';
 import { parseFaultSpec } from './faults.js';
 
 const USAGE = `Usage: npm run emulator -- [--port 8787] [--api-key emulator-key] [--delay-ms 1500]
+                            [--webhook-delay-ms 0] [--webhook-retry-delay-ms 10000]
+                            [--webhook-timeout-ms 10000]
                             [--fault <kind>[:param]]... [--seed 1] [--spoken-language en] [--verbose]
 Fault kinds: rate-limit[:retry-after-seconds]  server-error[:500|502|503]  drop-connection
              slow[:delay-ms]  lose-response  transcript-error[:message]  never-complete
              malformed-answer[:empty-object|json-string|html|no-status|unknown-status]
              huge-error[:job|http]  malformed-transcript[:null-fields|missing-end|negative-times]
-             refuse-delete-while-processing`;
+             refuse-delete-while-processing
+             webhook-lost  webhook-repeat[:2-10]  webhook-delay[:delay-ms]`;
 
 function parseNonNegativeInteger(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -25,6 +28,9 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'api-key': { type: 'string' },
       'delay-ms': { type: 'string' },
+      'webhook-delay-ms': { type: 'string' },
+      'webhook-retry-delay-ms': { type: 'string' },
+      'webhook-timeout-ms': { type: 'string' },
       fault: { type: 'string', multiple: true },
       seed: { type: 'string' },
       'spoken-language': { type: 'string' },
@@ -41,6 +47,13 @@ async function main(): Promise<void> {
     port: parseNonNegativeInteger('port', values.port, 8787),
     apiKey: values['api-key'] ?? 'emulator-key',
     processingDelayMs: parseNonNegativeInteger('delay-ms', values['delay-ms'], 1500),
+    webhookDelayMs: parseNonNegativeInteger('webhook-delay-ms', values['webhook-delay-ms'], 0),
+    webhookRetryDelayMs: parseNonNegativeInteger(
+      'webhook-retry-delay-ms',
+      values['webhook-retry-delay-ms'],
+      10_000,
+    ),
+    webhookTimeoutMs: parseNonNegativeInteger('webhook-timeout-ms', values['webhook-timeout-ms'], 10_000),
     seed: parseNonNegativeInteger('seed', values.seed, 1),
     faults,
     spokenLanguage: values['spoken-language'],

@@ -34,6 +34,8 @@ export interface SubmitParams {
   format_text?: boolean | null;
   webhook_url?: string | null;
   webhook_auth_header_name?: string | null;
+  /** Sent back in the webhook's `<webhook_auth_header_name>` header; never in a transcript body. */
+  webhook_auth_header_value?: string | null;
 }
 
 /**
