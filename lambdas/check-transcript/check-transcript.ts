@@ -44,8 +44,9 @@ export interface CheckDeps {
 
 /**
  * Lambda time a hold always leaves for the last status read (its client timeout is on top) and
- * for storing a ten-hour transcript: the hold ends this long plus ASSEMBLYAI_TIMEOUT_MS before the
- * Lambda's own timeout.
+ * for storing a ten-hour transcript (~19 MB: a streaming read of its routing fields, about 1 s of
+ * one core in scripts/bench/transcript-memory.ts, then one PutObject): the hold ends this long
+ * plus ASSEMBLYAI_TIMEOUT_MS before the Lambda's own timeout.
  */
 export const HOLD_RESERVE_MS = 20_000;
 

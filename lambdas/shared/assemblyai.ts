@@ -4,6 +4,7 @@
  * webhook mode or another provider changes this module only.
  */
 import { createHash } from 'node:crypto';
+import { type ParsedTokenInfo, Tokenizer, TokenParser, TokenType } from '@streamparser/json';
 import { FileService, type Transcript, type TranscriptParams, TranscriptService } from 'assemblyai';
 import {
   AudioDownloadFailed,
@@ -18,7 +19,11 @@ import {
 
 export type ProviderTranscript = Transcript;
 
-/** The part of a finished transcript that formatting and the result's metadata need; the rest is not kept. */
+/**
+ * What Format reads of the stored transcript. The object Check stores is AssemblyAI's whole answer
+ * as it came (see ProviderJob), so it holds these and every other field AssemblyAI sends; objects
+ * stored by earlier versions hold only these.
+ */
 export type StoredTranscript = Pick<
   Transcript,
   'id' | 'language_code' | 'audio_duration' | 'text' | 'words' | 'utterances'
@@ -29,17 +34,26 @@ export type StoredTranscript = Pick<
   language_confidence?: number | null;
 };
 
-export function toStoredTranscript(t: Transcript): StoredTranscript {
-  return {
-    id: t.id,
-    language_code: t.language_code,
-    audio_duration: t.audio_duration,
-    text: t.text,
-    words: t.words,
-    utterances: t.utterances,
-    speech_model_used: typeof t.speech_model_used === 'string' ? t.speech_model_used : null,
-    language_confidence: typeof t.language_confidence === 'number' ? t.language_confidence : null,
-  };
+/**
+ * A job as `get` reads it. Only the top-level fields the workflow routes on are parsed
+ * (`checkedAnswer`, `isDeletedTranscript` and `classifyJobError` read nothing else), so a ten-hour
+ * transcript — ~19 MB, every word twice, in `words` and in its utterance — is never held as objects:
+ * a completed one stays the bytes AssemblyAI sent, which Check stores as they are. A 200 answer that
+ * is not a JSON object comes back as parsed, for `checkedAnswer` to refuse.
+ */
+export interface ProviderJob {
+  id?: string;
+  status?: Transcript['status'];
+  /** A failed job's reason, as AssemblyAI wrote it. */
+  error?: string | null;
+  audio_url?: string;
+  /** Only when short (a deleted transcript's `Deleted by user.`): a transcript's text stays in `body`. */
+  text?: string | null;
+  /**
+   * A completed job's whole answer: UTF-8 JSON exactly as AssemblyAI sent it, except that its
+   * top-level `audio_url` member (a presigned URL of our own bucket) is overwritten with spaces.
+   */
+  body?: Uint8Array;
 }
 
 export interface SubmitRequest {
@@ -74,7 +88,8 @@ export interface TranscriptionProvider {
    * execution — the same file, forced again — is never adopted.
    */
   findSubmitted(audioUrlDigest: string, since: Date): Promise<SubmittedJob | undefined>;
-  get(id: string): Promise<ProviderTranscript>;
+  /** The job's routing fields, and a completed transcript's body as bytes (see ProviderJob). */
+  get(id: string): Promise<ProviderJob>;
   delete(id: string): Promise<void>;
 }
 
@@ -337,17 +352,137 @@ export function languageDetectionParams(policy: LanguageDetectionPolicy): Partia
   };
 }
 
+/**
+ * The whole body in one buffer. Sized from Content-Length when the body is not content-encoded,
+ * so no list of chunks is concatenated into a second copy; a body of another length is an error.
+ */
+async function readBody(response: Response): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  const sized = Number.isSafeInteger(declared) && declared >= 0 && !response.headers.has('content-encoding');
+  if (!response.body || !sized) {
+    return new Uint8Array(await response.arrayBuffer());
+  }
+  const body = new Uint8Array(declared);
+  let length = 0;
+  for await (const chunk of response.body) {
+    if (length + chunk.length > declared) throw new RangeError('The body is longer than its Content-Length');
+    body.set(chunk, length);
+    length += chunk.length;
+  }
+  if (length !== declared) throw new RangeError('The body is shorter than its Content-Length');
+  return body;
+}
+
 function describeNetworkError(error: unknown): string {
   const e = error as { name?: string; cause?: { code?: string } };
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'the request timed out';
   return e?.cause?.code ? `network error ${e.cause.code}` : 'network error';
 }
 
+/** The top-level fields of a job answer that `ProviderJob` keeps. */
+const ROUTING_PATHS = ['$.id', '$.status', '$.error', '$.audio_url', '$.text'];
+
+/** Longer `text` is a transcript's, not the `Deleted by user.` of a deleted one: it stays in the body. */
+const ROUTING_TEXT_CHARS = 64;
+
+const BYTE = { space: 0x20, quote: 0x22, comma: 0x2c, openBrace: 0x7b, closeBrace: 0x7d };
+
+/** Where a top-level member lies: the `{` or `,` before its key, its key's opening quote, the `,` or `}` after its value. */
+interface MemberSpan {
+  before: number;
+  key: number;
+  after: number;
+}
+
+/**
+ * Reads the routing fields of a JSON object answer with a streaming parser (`@streamparser/json`).
+ * It checks the whole document as strictly as JSON.parse (a cut-off body throws), but with `paths`
+ * and `keepStack: false` it builds only those fields: each word of `words` and `utterances` is made
+ * and dropped at once. It also notes where the top-level `audio_url` member lies, in bytes.
+ */
+function readRoutingFields(body: Uint8Array): { fields: Record<string, unknown>; audioUrls: MemberSpan[] } {
+  const fields: Record<string, unknown> = {};
+  const audioUrls: MemberSpan[] = [];
+  const tokenizer = new Tokenizer();
+  const parser = new TokenParser({ paths: ROUTING_PATHS, keepStack: false });
+  parser.onValue = ({ key, value }) => {
+    if (typeof key === 'string') fields[key] = value;
+  };
+  // The root object's members, followed through the tokens' byte offsets.
+  let depth = 0;
+  let member: { before: number; key?: string; keyOffset?: number } | undefined;
+  const endMember = (after: number) => {
+    if (member?.key === 'audio_url' && member.keyOffset !== undefined) {
+      audioUrls.push({ before: member.before, key: member.keyOffset, after });
+    }
+  };
+  tokenizer.onToken = (info: ParsedTokenInfo) => {
+    const { token, offset } = info;
+    if (token === TokenType.LEFT_BRACE || token === TokenType.LEFT_BRACKET) {
+      depth += 1;
+      if (depth === 1) member = { before: offset };
+    } else if (token === TokenType.RIGHT_BRACE || token === TokenType.RIGHT_BRACKET) {
+      if (depth === 1) endMember(offset);
+      depth -= 1;
+    } else if (depth === 1 && token === TokenType.COMMA) {
+      endMember(offset);
+      member = { before: offset };
+    } else if (depth === 1 && token === TokenType.STRING && member && member.key === undefined) {
+      member.key = info.value as string;
+      member.keyOffset = offset;
+    }
+    parser.write(info);
+  };
+  tokenizer.write(body);
+  tokenizer.end();
+  if (!parser.isEnded) throw new SyntaxError('The JSON document ended early');
+  return { fields, audioUrls };
+}
+
+/**
+ * Overwrites a member with spaces, with one comma next to it, in place: the JSON stays valid and
+ * no second copy of the body is made. Leaves the bytes alone unless they are as the span says.
+ */
+function blankMember(body: Uint8Array, span: MemberSpan): void {
+  const before = body[span.before];
+  const after = body[span.after];
+  if (body[span.key] !== BYTE.quote || (after !== BYTE.comma && after !== BYTE.closeBrace)) return;
+  if (before === BYTE.comma) {
+    body.fill(BYTE.space, span.before, span.after);
+  } else if (before === BYTE.openBrace) {
+    body.fill(BYTE.space, span.key, after === BYTE.comma ? span.after + 1 : span.after);
+  }
+}
+
+/**
+ * A `GET /v2/transcript/:id` answer (a 200) as a ProviderJob. Anything but a JSON object (a string,
+ * `null`, an array: small, and not a transcript) is parsed whole and returned as it is.
+ */
+export function providerJobOf(answer: Uint8Array): ProviderJob {
+  // A UTF-8 byte order mark, which fetch's `json()` would also have skipped.
+  const body = answer[0] === 0xef && answer[1] === 0xbb && answer[2] === 0xbf ? answer.subarray(3) : answer;
+  let first = 0;
+  while (first < body.length && [0x20, 0x09, 0x0a, 0x0d].includes(body[first] as number)) first += 1;
+  if (body[first] !== BYTE.openBrace) return JSON.parse(new TextDecoder().decode(body)) as ProviderJob;
+  const { fields, audioUrls } = readRoutingFields(body);
+  const job = fields as ProviderJob;
+  if (typeof job.text === 'string' && job.text.length > ROUTING_TEXT_CHARS) delete job.text;
+  if (job.status === 'completed') {
+    // Blanked so that the work object holds no presigned URL. Were its bytes ever not where the
+    // parser said, it would stay: a read of our own audio, valid for an hour at most, and deleted
+    // with the work objects.
+    for (const span of audioUrls.reverse()) blankMember(body, span);
+    job.body = body;
+  }
+  return job;
+}
+
 /**
  * The SDK's TranscriptService with its single HTTP entry point overridden: the SDK turns every
  * non-2xx answer into a plain Error and drops the status and `Retry-After`, and has no timeout.
- * Overriding `fetchJson` (which submit/get/delete all use) keeps the SDK's request building,
- * auth and types while giving us a timeout and faithful classification.
+ * Overriding `fetchJson` (which submit/delete/list use) keeps the SDK's request building, auth and
+ * types while giving us a timeout and faithful classification; `getJob` reads a job through the
+ * same checks, as bytes.
  */
 class ClassifyingTranscriptService extends TranscriptService {
   constructor(
@@ -362,7 +497,36 @@ class ClassifyingTranscriptService extends TranscriptService {
     return this.fetchJson<TranscriptListPage>(url);
   }
 
+  /**
+   * `GET /v2/transcript/:id`, its body read once as bytes: a completed ten-hour transcript is
+   * neither decoded to a string nor parsed into objects (see ProviderJob).
+   */
+  async getJob(id: string): Promise<ProviderJob> {
+    const response = await this.fetchOk(`/v2/transcript/${id}`);
+    let body: Uint8Array;
+    try {
+      body = await readBody(response);
+    } catch (error) {
+      throw new ProviderUnavailable(`AssemblyAI answer was cut off: ${describeNetworkError(error)}`);
+    }
+    try {
+      return providerJobOf(body);
+    } catch {
+      throw new ProviderUnavailable('AssemblyAI answer was cut off or is not JSON');
+    }
+  }
+
   protected override async fetchJson<T>(input: string, init?: RequestInit): Promise<T> {
+    const response = await this.fetchOk(input, init);
+    try {
+      return (await response.json()) as T;
+    } catch (error) {
+      throw new ProviderUnavailable(`AssemblyAI answer was cut off: ${describeNetworkError(error)}`);
+    }
+  }
+
+  /** A 2xx response whose body is still to be read within the timeout, or the classified error. */
+  private async fetchOk(input: string, init?: RequestInit): Promise<Response> {
     const signal = AbortSignal.timeout(this.timeoutMs);
     let response: Response;
     try {
@@ -374,11 +538,7 @@ class ClassifyingTranscriptService extends TranscriptService {
       const body = await response.text().catch(() => '');
       throw classifyHttpError(response.status, body, response.headers.get('retry-after'));
     }
-    try {
-      return (await response.json()) as T;
-    } catch (error) {
-      throw new ProviderUnavailable(`AssemblyAI answer was cut off: ${describeNetworkError(error)}`);
-    }
+    return response;
   }
 }
 
@@ -459,7 +619,7 @@ export function createAssemblyAIProvider(
       return { transcripts, more: transcripts.length > 0 && Boolean(page.page_details?.prev_url) };
     },
     async get(id) {
-      return (await service()).get(checkedId(id));
+      return (await service()).getJob(checkedId(id));
     },
     async delete(id) {
       await (await service()).delete(checkedId(id));

@@ -4,10 +4,10 @@
  * Submit's task token). A finished transcript is stored in S3, never passed in the state.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { classifyJobError, type ProviderTranscript, toStoredTranscript } from './assemblyai.js';
+import { classifyJobError, DELETED_AUDIO_URL, type ProviderJob } from './assemblyai.js';
 import type { WorkflowConfig } from './config.js';
 import { ProviderUnavailable, TranscriptionFailed } from './errors.js';
-import { putJson } from './storage.js';
+import { putBytes } from './storage.js';
 import {
   type ExecutionRef,
   type ProviderStatus,
@@ -16,13 +16,13 @@ import {
   workKey,
 } from './workflow-state.js';
 
-export type CheckedTranscript = ProviderTranscript & { status: ProviderStatus };
+export type CheckedTranscript = ProviderJob & { status: ProviderStatus };
 
 const STATUSES: ReadonlySet<string> = new Set<ProviderStatus>(['queued', 'processing', 'completed', 'error']);
 
 /** What AssemblyAI leaves of a deleted transcript (its `audio_url` and `text` are replaced). */
-export function isDeletedTranscript(transcript: Pick<ProviderTranscript, 'audio_url' | 'text'>): boolean {
-  return transcript.audio_url === 'http://deleted_by_user' || transcript.text === 'Deleted by user.';
+export function isDeletedTranscript(transcript: Pick<ProviderJob, 'audio_url' | 'text'>): boolean {
+  return transcript.audio_url === DELETED_AUDIO_URL || transcript.text === 'Deleted by user.';
 }
 
 /**
@@ -32,7 +32,7 @@ export function isDeletedTranscript(transcript: Pick<ProviderTranscript, 'audio_
  * (`{}`, a JSON string, a proxy's page) never leaves this step.
  */
 export function checkedAnswer(answer: unknown, id: string): CheckedTranscript {
-  const transcript = answer as Partial<ProviderTranscript> | null;
+  const transcript = answer as ProviderJob | null;
   if (typeof transcript !== 'object' || transcript === null || Array.isArray(transcript)) {
     throw new ProviderUnavailable('AssemblyAI answered with something that is not a transcript');
   }
@@ -50,6 +50,10 @@ export const isFinal = (transcript: CheckedTranscript): boolean =>
  * What a final answer means for the job, shared with receive-webhook (which answers Submit's task
  * with it): a completed transcript is stored in S3 and the job gets its key; a failed one gets its
  * classified error; a deleted one fails. Undefined while the job is still queued or processing.
+ *
+ * The transcript is stored as the bytes AssemblyAI sent (`body`), never parsed nor serialized
+ * again here: so the object under TRANSCRIPT_OBJECT is AssemblyAI's whole answer (Format reads the
+ * fields it needs), minus its `audio_url`, which the provider blanks out.
  */
 export async function concludeJob(
   job: TranscriptJob,
@@ -63,8 +67,11 @@ export async function concludeJob(
     throw new TranscriptionFailed('The transcript was deleted at AssemblyAI before it could be stored');
   }
   if (transcript.status === 'completed') {
+    if (!(transcript.body instanceof Uint8Array)) {
+      throw new ProviderUnavailable('AssemblyAI answered "completed" without the transcript');
+    }
     const key = workKey(deps.config.workPrefix, execution, TRANSCRIPT_OBJECT);
-    await putJson(deps.s3, deps.config.bucket, key, toStoredTranscript(transcript));
+    await putBytes(deps.s3, deps.config.bucket, key, transcript.body);
     return { ...checked, transcript_key: key, wait_seconds: 0 };
   }
   if (transcript.status === 'error') {

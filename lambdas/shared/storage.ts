@@ -82,20 +82,35 @@ export async function getJsonIfExists<T>(s3: S3Client, bucket: string, key: stri
   }
 }
 
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 export async function putJson(
   s3: S3Client,
   bucket: string,
   key: string,
   body: unknown,
-  contentType = 'application/json; charset=utf-8',
+  contentType = JSON_CONTENT_TYPE,
 ): Promise<number> {
-  const bytes = Buffer.from(JSON.stringify(body), 'utf-8');
+  return putBytes(s3, bucket, key, Buffer.from(JSON.stringify(body), 'utf-8'), contentType);
+}
+
+/**
+ * Writes bytes that already are the object (AssemblyAI's transcript as it came: tens of MB for
+ * hours of audio) as they are, without a copy. Returns their length.
+ */
+export async function putBytes(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Uint8Array,
+  contentType = JSON_CONTENT_TYPE,
+): Promise<number> {
   try {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: contentType }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
   } catch (error) {
     return classifyStorageError(error, 'write');
   }
-  return bytes.length;
+  return body.length;
 }
 
 /** Every key under `prefix`, all pages. */
@@ -131,8 +146,6 @@ export async function deleteKeys(s3: S3Client, bucket: string, keys: string[]): 
     return classifyStorageError(error, 'delete');
   }
 }
-
-const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** The outcome of a conditional write; `reason` says which precondition did not hold. */
 export type ConditionalWrite =

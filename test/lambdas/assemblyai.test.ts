@@ -15,8 +15,10 @@ import {
   classifyHttpError,
   classifyJobError,
   createAssemblyAIProvider,
+  type ProviderJob,
   type ProviderTranscript,
   parseProviderTime,
+  providerJobOf,
   redactUrls,
   s3ObjectOfUrl,
   safeProviderText,
@@ -490,13 +492,20 @@ describe('createAssemblyAIProvider against the emulator', () => {
       ...options,
     });
 
-  async function waitUntilDone(p: TranscriptionProvider, id: string): Promise<ProviderTranscript> {
+  async function waitUntilDone(p: TranscriptionProvider, id: string): Promise<ProviderJob> {
     for (let attempt = 0; attempt < 200; attempt += 1) {
       const transcript = await p.get(id);
       if (transcript.status === 'completed' || transcript.status === 'error') return transcript;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     throw new Error(`transcript ${id} did not finish`);
+  }
+
+  /** The completed transcript as AssemblyAI sent it (what `get` keeps as bytes). */
+  async function completedTranscript(p: TranscriptionProvider, id: string): Promise<ProviderTranscript> {
+    const done = await waitUntilDone(p, id);
+    expect(done.body).toBeInstanceOf(Uint8Array);
+    return JSON.parse(Buffer.from(done.body ?? []).toString('utf8')) as ProviderTranscript;
   }
 
   beforeAll(async () => {
@@ -526,7 +535,7 @@ describe('createAssemblyAIProvider against the emulator', () => {
 
     // Act
     const job = await p.submit({ audioUrl });
-    const done = await waitUntilDone(p, job.id);
+    const done = await completedTranscript(p, job.id);
     await p.delete(job.id);
     const afterDelete = await p.get(job.id);
 
@@ -535,7 +544,7 @@ describe('createAssemblyAIProvider against the emulator', () => {
     expect(done.status).toBe('completed');
     expect(done.utterances?.length).toBeGreaterThan(0);
     expect(afterDelete.text).toBe('Deleted by user.');
-    expect(afterDelete.words).toBeNull();
+    expect(JSON.parse(Buffer.from(afterDelete.body ?? []).toString()).words).toBeNull();
     expect(emulator.stats()).toMatchObject({ submissions: 1, deletes: 1 });
   });
 
@@ -545,7 +554,7 @@ describe('createAssemblyAIProvider against the emulator', () => {
 
     // Act
     const job = await p.submit({ audioUrl });
-    const seen = await p.get(job.id);
+    const seen = await completedTranscript(p, job.id);
 
     // Assert
     expect(seen.speaker_labels).toBe(true);
@@ -561,7 +570,7 @@ describe('createAssemblyAIProvider against the emulator', () => {
 
     // Act
     const job = await p.submit({ audioUrl, languageCode: 'ru', speakersExpected: 2 });
-    const seen = await p.get(job.id);
+    const seen = await completedTranscript(p, job.id);
 
     // Assert
     expect(seen.language_code).toBe('ru');
@@ -788,5 +797,234 @@ describe('createAssemblyAIProvider against the emulator', () => {
     // Assert
     expect(error.name).toBe(errorName);
     expect(emulator.stats().gets).toBe(0);
+  });
+});
+
+describe('providerJobOf', () => {
+  const completed = assemblyaiFixture<Record<string, unknown>>(
+    'completed-diarized.openapi-Transcript-example.json',
+  );
+  const bytes = (text: string) => Buffer.from(text, 'utf8');
+  const decoded = (job: ProviderJob) => Buffer.from(job.body ?? []).toString('utf8');
+
+  it("keeps a completed transcript's bytes and parses only the fields the workflow routes on", () => {
+    // Arrange
+    const sent = bytes(JSON.stringify(completed));
+
+    // Act
+    const job = providerJobOf(Buffer.from(sent));
+
+    // Assert
+    const { body, ...fields } = job;
+    expect(fields).toEqual({ id: completed.id, status: 'completed', audio_url: completed.audio_url });
+    const { audio_url: _presigned, ...rest } = completed;
+    expect(JSON.parse(decoded(job))).toEqual(rest);
+    expect(body?.length).toBe(sent.length);
+    const changed = [...(body ?? [])].flatMap((byte, i) => (byte === sent[i] ? [] : [i]));
+    const blanked = sent.indexOf('"audio_url"');
+    expect(changed[0]).toBeGreaterThanOrEqual(blanked - 1);
+    expect(changed.at(-1)).toBeLessThan(
+      blanked + `"audio_url":${JSON.stringify(completed.audio_url)},`.length,
+    );
+  });
+
+  it.each([
+    ['first', '{"audio_url":"https://b.s3/k?X-Amz-Signature=s","id":"a","status":"completed"}'],
+    ['in the middle', '{"id":"a","audio_url":"https://b.s3/k","status":"completed"}'],
+    ['last', '{"id":"a","status":"completed","audio_url":"https://b.s3/k"}'],
+    ['pretty-printed', '{\n  "id": "a",\n  "audio_url" : "https://b.s3/k" ,\n  "status": "completed"\n}\n'],
+    [
+      'with escapes around it',
+      '{"id":"a","t":"\\"audio_url\\": ,}","audio_url":"h\\u0074tps://b","status":"completed"}',
+    ],
+    [
+      'after multi-byte text and escapes',
+      '{"text":"привет \\"мир\\" 😀 \\u00e9","id":"a","audio_url":"https://b.s3/k","status":"completed"}',
+    ],
+  ])('removes a top-level audio_url placed %s and leaves valid JSON', (_label, text) => {
+    // Act
+    const job = providerJobOf(bytes(text));
+
+    // Assert
+    const { audio_url: _presigned, ...rest } = JSON.parse(text);
+    expect(JSON.parse(decoded(job))).toEqual(rest);
+    expect(decoded(job)).not.toContain('b.s3');
+    expect(job.audio_url).toMatch(/^h/);
+  });
+
+  it('reads top-level fields only, whatever nested objects hold', () => {
+    // Arrange: nested `status`, `id` and `audio_url` come first
+    const text = JSON.stringify({
+      auto_highlights_result: { status: 'success', id: 'nested', audio_url: 'keep-me' },
+      words: [{ text: 'a', status: 'error', error: 'nested' }],
+      id: 'top',
+      status: 'completed',
+      audio_url: 'drop-me',
+    });
+
+    // Act
+    const job = providerJobOf(bytes(text));
+
+    // Assert
+    expect(job).toMatchObject({ id: 'top', status: 'completed', audio_url: 'drop-me' });
+    expect(job).not.toHaveProperty('error');
+    expect(JSON.parse(decoded(job)).auto_highlights_result.audio_url).toBe('keep-me');
+  });
+
+  it("keeps a deleted transcript's short text, and a failed job's error, without a body", () => {
+    // Act
+    const deleted = providerJobOf(
+      bytes('{"id":"a","status":"completed","audio_url":"http://deleted_by_user","text":"Deleted by user."}'),
+    );
+    const failed = providerJobOf(
+      bytes(JSON.stringify({ id: 'a', status: 'error', error: downloadError.error })),
+    );
+
+    // Assert
+    expect(deleted).toMatchObject({ text: 'Deleted by user.', audio_url: 'http://deleted_by_user' });
+    expect(failed).toEqual({ id: 'a', status: 'error', error: downloadError.error });
+  });
+
+  it('leaves a long text in the body only', () => {
+    // Act
+    const job = providerJobOf(
+      bytes(JSON.stringify({ id: 'a', status: 'completed', text: 'word '.repeat(100) })),
+    );
+
+    // Assert
+    expect(job).not.toHaveProperty('text');
+    expect(JSON.parse(decoded(job)).text).toBe('word '.repeat(100));
+  });
+
+  it.each([
+    ['a JSON string', '"completed"', 'completed'],
+    ['null', 'null', null],
+    ['an array', '[{"status":"completed"}]', [{ status: 'completed' }]],
+    ['a number', ' 42 ', 42],
+  ])('returns %s as parsed, for checkedAnswer to refuse', (_label, text, expected) => {
+    expect(providerJobOf(bytes(text))).toEqual(expected);
+  });
+
+  it.each([
+    ['cut off', '{"id":"a","status":"completed","words":[{"text":"a"'],
+    ['cut off between members', '{"id":"a","status":"completed",'],
+    ['a trailing comma', '{"id":"a","status":"completed",}'],
+    ['broken inside the words', '{"id":"a","status":"completed","words":[{"text" "a"}]}'],
+    ['two documents', '{"id":"a"}{"id":"b"}'],
+    ['empty', ''],
+    ['an HTML page', '<!DOCTYPE html><html></html>'],
+  ])('throws on an answer that is %s, as JSON.parse would', (_label, text) => {
+    expect(() => JSON.parse(text)).toThrow();
+    expect(() => providerJobOf(bytes(text))).toThrow();
+  });
+
+  it('skips a UTF-8 byte order mark, as fetch does', () => {
+    // Act
+    const job = providerJobOf(
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes('{"id":"a","status":"completed"}')]),
+    );
+
+    // Assert
+    expect(job.status).toBe('completed');
+    expect(JSON.parse(decoded(job))).toEqual({ id: 'a', status: 'completed' });
+  });
+});
+
+describe('createAssemblyAIProvider get, over HTTP', () => {
+  const ID = '6f9a1c2e-5d4b-4c3a-9e8f-0a1b2c3d4e5f';
+
+  /** Answers `GET /v2/transcript/:id` with these bytes (`length` overrides Content-Length, then the socket closes). */
+  async function serving(body: Buffer, options: { length?: number; status?: number } = {}) {
+    const server = createServer((_req, res) => {
+      res.writeHead(options.status ?? 200, {
+        'Content-Type': 'application/json',
+        'Content-Length': options.length ?? body.length,
+      });
+      if (options.length === undefined) res.end(body);
+      else res.write(body, () => res.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const provider = createAssemblyAIProvider({
+      apiKey: async () => 'key',
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      speechModels: SPEECH_MODELS,
+      languageDetection: DEFAULT_LANGUAGE_POLICY,
+      timeoutMs: 2_000,
+    });
+    return { provider, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  /** A completed transcript of `count` words, each also in its utterance (as AssemblyAI sends them). */
+  function longTranscript(count: number) {
+    const words = Array.from({ length: count }, (_, i) => ({
+      text: `wörd${i}`,
+      start: i * 400,
+      end: i * 400 + 300,
+      confidence: 0.97,
+      speaker: i % 100 < 50 ? 'A' : 'B',
+    }));
+    const utterances = Array.from({ length: count / 50 }, (_, u) => {
+      const own = words.slice(u * 50, u * 50 + 50);
+      return {
+        speaker: own[0]?.speaker,
+        text: own.map((w) => w.text).join(' '),
+        start: 0,
+        end: 1,
+        words: own,
+      };
+    });
+    return {
+      id: ID,
+      status: 'completed',
+      audio_url: 'https://bucket.s3.eu-west-1.amazonaws.com/k.ogg?X-Amz-Signature=abc',
+      text: words.map((w) => w.text).join(' '),
+      words,
+      utterances,
+    };
+  }
+
+  it('hands a completed transcript over as the bytes it came as, less its audio_url', async () => {
+    // Arrange
+    const transcript = longTranscript(20_000);
+    const sent = Buffer.from(JSON.stringify(transcript));
+    const server = await serving(sent);
+
+    // Act
+    const job = await server.provider.get(ID).finally(server.close);
+
+    // Assert
+    const { body, ...fields } = job;
+    expect(fields).toEqual({ id: ID, status: 'completed', audio_url: transcript.audio_url });
+    expect(body?.length).toBe(sent.length);
+    const { audio_url: _presigned, ...rest } = transcript;
+    expect(JSON.parse(Buffer.from(body ?? []).toString('utf8'))).toEqual(rest);
+  });
+
+  it.each([
+    ['cut off before its Content-Length', { length: 10_000 }],
+    ['not JSON', {}],
+  ])('turns a 200 whose body is %s into ProviderUnavailable', async (label, options) => {
+    // Arrange
+    const body =
+      label === 'not JSON' ? Buffer.from('<html>busy</html>') : Buffer.from('{"id":"x","status":"comp');
+    const server = await serving(body, options);
+
+    // Act
+    const error = await rejectionOf(server.provider.get(ID).finally(server.close));
+
+    // Assert
+    expect(error.name).toBe('ProviderUnavailable');
+  });
+
+  it('still classifies an HTTP error of a status read', async () => {
+    // Arrange
+    const server = await serving(Buffer.from('{"error":"Transcript lookup error"}'), { status: 400 });
+
+    // Act
+    const error = await rejectionOf(server.provider.get(ID).finally(server.close));
+
+    // Assert
+    expect(error.name).toBe('ProviderRejected');
+    expect(error.message).toContain('Transcript lookup error');
   });
 });

@@ -2,7 +2,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkTranscript, HOLD_RESERVE_MS } from '../../lambdas/check-transcript/check-transcript.js';
-import type { ProviderTranscript, TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
+import {
+  type ProviderJob,
+  type ProviderTranscript,
+  providerJobOf,
+  type TranscriptionProvider,
+} from '../../lambdas/shared/assemblyai.js';
 import { submitTranscription } from '../../lambdas/submit-transcription/submit-transcription.js';
 import type { AssemblyAIEmulator } from '../../local/assemblyai-emulator/emulator.js';
 import {
@@ -26,6 +31,9 @@ const downloadError = assemblyaiFixture<Partial<ProviderTranscript>>(
 );
 const tooShort = assemblyaiFixture<Partial<ProviderTranscript>>('error-too-short.docs-common-errors.json');
 
+/** What the provider's `get` makes of AssemblyAI answering 200 with this JSON (a completed one keeps its bytes). */
+const answered = (answer: unknown): ProviderJob => providerJobOf(Buffer.from(JSON.stringify(answer)));
+
 /** A provider that answers every status read with `transcript` and remembers the ids asked for. */
 function scriptedProvider(transcript: Partial<ProviderTranscript>) {
   const asked: string[] = [];
@@ -38,7 +46,7 @@ function scriptedProvider(transcript: Partial<ProviderTranscript>) {
     },
     get: async (id) => {
       asked.push(id);
-      return { ...queued, ...transcript, id } as ProviderTranscript;
+      return answered({ ...queued, ...transcript, id });
     },
     delete: async () => {
       throw new Error('not expected in this step');
@@ -101,18 +109,44 @@ describe('checkTranscript', () => {
     });
     expect(JSON.stringify(job)).not.toContain('Smoke');
     expect(byteLength(job)).toBeLessThan(1024);
-    const stored = JSON.parse((await s3.get(key))?.body ?? 'null');
-    expect(stored).toEqual({
+    const object = await s3.get(key);
+    const stored = JSON.parse(object?.body ?? 'null');
+    // AssemblyAI's whole answer, as it came, but for the presigned URL of our own audio
+    const { audio_url: _presigned, ...sent } = { ...queued, ...completed, id: current.transcript.id };
+    expect(stored).toEqual(sent);
+    expect(stored).toMatchObject({
       id: current.transcript.id,
       language_code: completed.language_code,
       audio_duration: completed.audio_duration,
       text: completed.text,
       words: completed.words,
       utterances: completed.utterances,
-      speech_model_used: completed.speech_model_used ?? null,
-      language_confidence: completed.language_confidence ?? null,
     });
     expect(stored).not.toHaveProperty('audio_url');
+    expect(object?.contentType).toMatch(/^application\/json/);
+  });
+
+  it('refuses a completed answer that comes without its transcript bytes, storing nothing', async () => {
+    // Arrange: a provider that parsed the answer instead of keeping it
+    const execution = newExecution();
+    const provider = {
+      ...scriptedProvider({}).provider,
+      get: async (id: string) => ({ ...completed, id }) as ProviderJob,
+    };
+
+    // Act
+    const error = await rejectionOf(
+      checkTranscript(submittedState({}, execution), {
+        s3: s3.client,
+        provider,
+        config,
+        now: beforeDeadline,
+      }),
+    );
+
+    // Assert
+    expect(error.name).toBe('ProviderUnavailable');
+    expect(await s3.keys(`work/${execution.name}/`)).toEqual([]);
   });
 
   it.each([
@@ -129,7 +163,7 @@ describe('checkTranscript', () => {
       // Arrange
       const provider = {
         ...scriptedProvider({}).provider,
-        get: async () => answer as unknown as ProviderTranscript,
+        get: async () => answered(answer),
       };
 
       // Act
@@ -234,7 +268,7 @@ function sequencedProvider(statuses: Partial<ProviderTranscript>[]) {
     get: async (id: string) => {
       const answer = statuses[Math.min(reads, statuses.length - 1)];
       reads += 1;
-      return { ...queued, ...answer, id } as ProviderTranscript;
+      return answered({ ...queued, ...answer, id });
     },
   };
   return { provider, reads: () => reads };

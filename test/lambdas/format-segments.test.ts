@@ -3,11 +3,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { TranscriptUtterance, TranscriptWord } from 'assemblyai';
 import { mockClient } from 'aws-sdk-client-mock';
 import { formatSegments, toSegments, validSegments } from '../../lambdas/format-segments/format-segments.js';
-import {
-  type ProviderTranscript,
-  type StoredTranscript,
-  toStoredTranscript,
-} from '../../lambdas/shared/assemblyai.js';
+import { providerJobOf, type StoredTranscript } from '../../lambdas/shared/assemblyai.js';
 import type { SegmentsDocument } from '../../lambdas/shared/workflow-state.js';
 import {
   assemblyaiFixture,
@@ -283,13 +279,13 @@ describe('formatSegments', () => {
     expect(ref.language_code).toBe('en_us');
   });
 
+  /** The object Check stores for this answer: AssemblyAI's bytes as `get` kept them. */
+  const storedByCheck = (answer: unknown) => providerJobOf(Buffer.from(JSON.stringify(answer))).body ?? '';
+
   it('carries the model that ran and the language confidence into the segments document', async () => {
     // Arrange: the recorded 2026 response names the model that ran
     const state = submittedState({ status: 'completed' });
-    await s3.put(
-      `work/${state.execution.name}/transcript.json`,
-      JSON.stringify(toStoredTranscript(universal2 as unknown as ProviderTranscript)),
-    );
+    await s3.put(`work/${state.execution.name}/transcript.json`, storedByCheck(universal2));
 
     // Act
     await formatSegments(state, { s3: s3.client, config });
@@ -302,6 +298,39 @@ describe('formatSegments', () => {
       (universal2 as { language_confidence?: number }).language_confidence ?? null,
     );
   });
+
+  it.each([
+    ['diarized', completedDiarized],
+    ['Universal-2, not diarized', universal2],
+  ])(
+    "makes the same segments document of AssemblyAI's whole %s answer as of the fields Format reads",
+    async (_label, answer) => {
+      // Arrange: what Check stores now, and the subset it stored before
+      const whole = submittedState({ status: 'completed' });
+      const subset = submittedState({ status: 'completed' });
+      const { id, language_code, audio_duration, text, words, utterances } = answer;
+      const { speech_model_used, language_confidence } = answer;
+      await s3.put(`work/${whole.execution.name}/transcript.json`, storedByCheck(answer));
+      await s3.put(
+        `work/${subset.execution.name}/transcript.json`,
+        JSON.stringify({
+          ...{ id, language_code, audio_duration, text, words, utterances },
+          speech_model_used: speech_model_used ?? null,
+          language_confidence: language_confidence ?? null,
+        }),
+      );
+
+      // Act
+      const fromWhole = await formatSegments(whole, { s3: s3.client, config });
+      const fromSubset = await formatSegments(subset, { s3: s3.client, config });
+
+      // Assert
+      const read = async (key: string) => JSON.parse((await s3.get(key))?.body ?? 'null');
+      expect(fromWhole.total_segments).toBeGreaterThan(0);
+      expect({ ...fromWhole, key: '' }).toEqual({ ...fromSubset, key: '' });
+      expect(await read(fromWhole.key)).toEqual(await read(fromSubset.key));
+    },
+  );
 
   it('records null model and confidence for a transcript stored before those fields existed', async () => {
     // Arrange

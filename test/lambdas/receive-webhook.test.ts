@@ -1,7 +1,11 @@
 /** receive-webhook: AssemblyAI's delivery in, the task token answered (or not) and an HTTP status out. */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { receiveWebhook, secretMatches } from '../../lambdas/receive-webhook/receive-webhook.js';
-import type { ProviderTranscript, TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
+import {
+  type ProviderTranscript,
+  providerJobOf,
+  type TranscriptionProvider,
+} from '../../lambdas/shared/assemblyai.js';
 import type { TaskCallbacks } from '../../lambdas/shared/task-callbacks.js';
 import { type WebhookRecord, webhookRecordKey } from '../../lambdas/shared/workflow-state.js';
 import { assemblyaiFixture, startTestS3, submittedState, type TestS3, testConfig } from './step-fixtures.js';
@@ -56,13 +60,14 @@ function recordingTasks(refuse?: string) {
   return { tasks, calls };
 }
 
+/** A provider whose `get` reads AssemblyAI answering 200 with `transcript` (or fails with the error). */
 function providerAnswering(transcript: Partial<ProviderTranscript> | Error) {
   const gets: string[] = [];
   const provider = {
     get: async (asked: string) => {
       gets.push(asked);
       if (transcript instanceof Error) throw transcript;
-      return { ...transcript, id: asked } as ProviderTranscript;
+      return providerJobOf(Buffer.from(JSON.stringify({ ...transcript, id: asked })));
     },
   } as unknown as TranscriptionProvider;
   return { provider, gets };
@@ -114,6 +119,8 @@ describe('receiveWebhook', () => {
     expect(output.checks).toBe(state.transcript.checks + 1);
     const stored = JSON.parse((await s3.get(output.transcript_key))?.body ?? '{}');
     expect(stored.words).toHaveLength(completed.words?.length ?? -1);
+    const { audio_url: _presigned, ...sent } = completed;
+    expect(stored).toEqual({ ...sent, id });
   });
 
   it('re-reads the job rather than trusting the payload: a job still queued gets 503 and no answer', async () => {

@@ -12,6 +12,7 @@ import {
   getJsonWithEtag,
   headObject,
   isPreconditionFailed,
+  putBytes,
   putJson,
   putJsonIfAbsent,
   putJsonIfMatch,
@@ -203,6 +204,43 @@ describe('conditional storage helpers against the embedded S3', () => {
 
       expect(await headObject(s3.client, BUCKET, 'read/same.ogg', { ifMatch: first?.etag })).toEqual(first);
     });
+  });
+});
+
+describe('putBytes', () => {
+  const client = new S3Client({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  const s3Mock = mockClient(client);
+
+  beforeEach(() => {
+    s3Mock.reset();
+  });
+
+  afterAll(() => {
+    s3Mock.restore();
+  });
+
+  it('uploads the very bytes it is given, as JSON unless told otherwise, and returns their length', async () => {
+    s3Mock.on(PutObjectCommand).resolves({ ETag: '"e"' });
+    const body = Buffer.from('{"id":"a",   "words":[]}');
+
+    const written = await putBytes(client, BUCKET, 'work/x/transcript.json', body);
+
+    expect(written).toBe(body.length);
+    const input = s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({ Bucket: BUCKET, Key: 'work/x/transcript.json' });
+    expect(input?.Body).toBe(body);
+    expect(input?.ContentType).toBe('application/json; charset=utf-8');
+  });
+
+  it('reports S3 throttling as StorageUnavailable', async () => {
+    s3Mock.on(PutObjectCommand).rejects(awsError('SlowDown', 503));
+
+    const error = await rejectionOf(putBytes(client, BUCKET, 'k.json', Buffer.from('{}')));
+
+    expect(error.name).toBe('StorageUnavailable');
   });
 });
 

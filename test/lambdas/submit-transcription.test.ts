@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
+import type { ProviderTranscript, TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
 import { loadConfig } from '../../lambdas/shared/config.js';
 import { headObject } from '../../lambdas/shared/storage.js';
 import type { ValidatedState } from '../../lambdas/shared/workflow-state.js';
@@ -41,6 +41,17 @@ const validated = (overrides: Partial<ValidatedState> = {}): ValidatedState => (
   audio: HELLO_OGG_AUDIO,
   ...overrides,
 });
+
+/** The job's transcript once it has completed: AssemblyAI's whole answer, as `get` keeps it (bytes). */
+async function completedTranscript(id: string): Promise<ProviderTranscript> {
+  let job = await provider.get(id);
+  for (let i = 0; i < 100 && job.status !== 'completed' && job.status !== 'error'; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    job = await provider.get(id);
+  }
+  expect(job.status).toBe('completed');
+  return JSON.parse(Buffer.from(job.body ?? []).toString('utf8')) as ProviderTranscript;
+}
 
 beforeAll(async () => {
   s3 = await startTestS3();
@@ -97,11 +108,7 @@ describe('submitTranscription', () => {
 
     // Assert
     expect(emulator.stats().transcripts[0]?.audioPath).toBe(`/${TEST_BUCKET}/${REQUEST.s3_key}`);
-    let transcript = await provider.get(job.id);
-    for (let i = 0; i < 100 && transcript.status !== 'completed' && transcript.status !== 'error'; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      transcript = await provider.get(job.id);
-    }
+    const transcript = await completedTranscript(job.id);
     expect(transcript.status).toBe('completed');
     expect(transcript.audio_duration).toBe(1);
   });
@@ -140,7 +147,7 @@ describe('submitTranscription', () => {
     const job = await submitTranscription(state, { s3: s3.client, provider, config, now });
 
     // Assert
-    const seen = await provider.get(job.id);
+    const seen = await completedTranscript(job.id);
     expect(seen).toMatchObject({ language_code: 'ru', language_detection: false, speakers_expected: 3 });
   });
 
