@@ -8,6 +8,7 @@ import { readDefinition } from '../../local/workflow.js';
 interface State {
   Type: string;
   Next?: string;
+  End?: boolean;
   Default?: string;
   Choices?: { Next: string }[];
   Catch?: { Next: string }[];
@@ -43,7 +44,7 @@ function definitionGraph() {
       ...(state.Catch ?? []).map((c) => c.Next),
     ];
     for (const target of targets) if (target) transitions.add(`${name} -> ${target}`);
-    if (state.Type === 'Succeed' || state.Type === 'Fail') transitions.add(`${name} -> ${END}`);
+    if (state.Type === 'Succeed' || state.Type === 'Fail' || state.End) transitions.add(`${name} -> ${END}`);
   }
   return { states: new Set(Object.keys(definition.States)), transitions };
 }

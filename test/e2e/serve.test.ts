@@ -247,7 +247,6 @@ describe('npm run serve (in-process)', () => {
     expect(types.at(-1)).toBe('ExecutionSucceeded');
     expect(types).toEqual(
       expect.arrayContaining([
-        'PassStateEntered',
         'TaskStateEntered',
         'LambdaFunctionScheduled',
         'LambdaFunctionStarted',
@@ -255,7 +254,6 @@ describe('npm run serve (in-process)', () => {
         'TaskStateExited',
         'ChoiceStateEntered',
         'WaitStateEntered',
-        'SucceedStateEntered',
       ]),
     );
     expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));

@@ -58,7 +58,9 @@ describe('endings without a Catch', () => {
     const running = harness.workflow().start(input, {
       ...harness.runOptions({ waitMs: 60_000 }),
       executionName: `abort-${counter}`,
+      // Once the job exists: the poll loop's Wait, or (webhook mode) the wait for the webhook.
       onEvent: onFirst(enteredWait, () => abort()),
+      onCallbackWait: () => abort(),
     });
     abort = running.abort;
 
@@ -77,6 +79,8 @@ describe('endings without a Catch', () => {
 
   it('finalizes an execution that hits the execution timeout with TranscriptionTimedOut', async () => {
     const input = await upload();
+    // Webhook mode: a webhook that comes late, so the execution is still waiting at its timeout.
+    harness.emulator.injectFault({ kind: 'webhook-delay', delayMs: 60_000, times: 1 });
 
     const outcome = await harness
       .workflow()
@@ -94,12 +98,14 @@ describe('endings without a Catch', () => {
     const input = await upload();
     const first = await harness.workflow().run(input, harness.runOptions());
     let abort = () => {};
-    const forced = harness
-      .workflow()
-      .start(
-        { ...input, force: true },
-        { ...harness.runOptions({ waitMs: 60_000 }), onEvent: onFirst(enteredWait, () => abort()) },
-      );
+    const forced = harness.workflow().start(
+      { ...input, force: true },
+      {
+        ...harness.runOptions({ waitMs: 60_000 }),
+        onEvent: onFirst(enteredWait, () => abort()),
+        onCallbackWait: () => abort(),
+      },
+    );
     abort = forced.abort;
 
     const outcome = await forced.outcome;
@@ -131,7 +137,7 @@ describe('endings without a Catch', () => {
     });
   });
 
-  it('fails a Pass state whose output crosses 256 KB (an input just under the limit, wrapped)', async () => {
+  it('fails a Task whose Parameters make an input over 256 KB (an input just under the limit, wrapped)', async () => {
     const base = await upload();
     const padding = MAX_STATE_BYTES - Buffer.byteLength(JSON.stringify({ ...base, note: '' })) - 10;
     const input = { ...base, note: 'x'.repeat(padding) };
@@ -142,9 +148,9 @@ describe('endings without a Catch', () => {
     expect(Buffer.byteLength(JSON.stringify(input))).toBeLessThanOrEqual(MAX_STATE_BYTES);
     expect(outcome.status).toBe('FAILED');
     expect(outcome.error).toBe('States.DataLimitExceeded');
-    expect(outcome.cause).toMatch(/Receive request/);
-    // The library has entered the next state by then, but its Lambda never runs.
-    expect(outcome.statesEntered.slice(0, 1)).toEqual(['Receive request']);
+    expect(outcome.cause).toMatch(/'Validate audio' received an input/);
+    // Its Lambda never runs.
+    expect(outcome.statesEntered.slice(0, 1)).toEqual(['Validate audio']);
     expect(outcome.statesEntered).not.toContain('Record failure');
     expect(harness.emulator.stats().submissions).toBe(submissions);
   });

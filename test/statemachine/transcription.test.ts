@@ -11,7 +11,7 @@ import { type Harness, startHarness, TEST_BUCKET } from '../support/harness.js';
 const SAMPLE = new URL('../../local/sample/sample.ogg', import.meta.url);
 const HELLO_OGG = new URL('../fixtures/audio/hello.ogg', import.meta.url);
 
-const FINISH = ['Format segments', 'Persist result', 'Transcribed'];
+const FINISH = ['Format segments', 'Persist result'];
 const FAILURE = ['Record failure', 'Transcription failed'];
 
 let harness: Harness;
@@ -105,12 +105,7 @@ describe('the transcription state machine', () => {
 
     expect(first.status).toBe('SUCCEEDED');
     expect(repeated.status).toBe('SUCCEEDED');
-    expect(repeated.statesEntered).toEqual([
-      'Receive request',
-      'Validate audio',
-      'Already transcribed?',
-      'Transcribed',
-    ]);
+    expect(repeated.statesEntered).toEqual(['Validate audio', 'Already transcribed?', 'Transcribed']);
     expect(afterRepeat).toBe(submissions);
     const result = await harness.readResult(42, input.file_id);
     expect(forced.status).toBe('SUCCEEDED');
@@ -345,7 +340,7 @@ describe('the transcription state machine', () => {
 
       expect(outcome.status).toBe('FAILED');
       expect(outcome.error).toBe(errorType);
-      expect(outcome.statesEntered).toEqual(['Receive request', 'Validate audio', ...FAILURE]);
+      expect(outcome.statesEntered).toEqual(['Validate audio', 'Validation failed', ...FAILURE]);
       const result = await harness.readResult(42, input.file_id);
       expect(result).toMatchObject({
         status: 'failed',

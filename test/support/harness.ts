@@ -47,7 +47,6 @@ export function statesOf(delivery: Delivery) {
     status: webhook ? submit : 'Check transcript status',
     /** From the start until the job is known to be finished. */
     happyPath: [
-      'Receive request',
       'Validate audio',
       'Already transcribed?',
       ...(webhook ? [submit] : [submit, 'Wait for transcript', 'Check transcript status']),
