@@ -9,7 +9,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from '@jest/globals';
 import { checkTranscript } from '../../lambdas/check-transcript/check-transcript.js';
-import type { ProviderTranscript, TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
+import {
+  type ProviderTranscript,
+  providerJobOf,
+  type TranscriptionProvider,
+} from '../../lambdas/shared/assemblyai.js';
 import { isErrorType } from '../../lambdas/shared/errors.js';
 import type { SubmittedState } from '../../lambdas/shared/workflow-state.js';
 import { readDefinition } from '../../local/workflow.js';
@@ -27,8 +31,13 @@ const definition = readDefinition() as unknown as { States: Record<string, State
 
 /** Paths a Choice or Wait reads without IsPresent, and the Task whose result sets them. */
 const PRODUCED_BY: Record<string, string[]> = {
-  '$.transcript.status': ['Submit to AssemblyAI', 'Check transcript status'],
-  '$.transcript.wait_seconds': ['Submit to AssemblyAI', 'Check transcript status'],
+  // "Submit and wait for webhook" resumes with what receive-webhook sends: concludeJob, as Check.
+  '$.transcript.status': ['Submit to AssemblyAI', 'Submit and wait for webhook', 'Check transcript status'],
+  '$.transcript.wait_seconds': [
+    'Submit to AssemblyAI',
+    'Submit and wait for webhook',
+    'Check transcript status',
+  ],
 };
 
 const completed = assemblyaiFixture<ProviderTranscript>('completed-diarized.openapi-Transcript-example.json');
@@ -71,7 +80,9 @@ describe('Choice and Wait paths', () => {
     async (_label, answer) => {
       // Arrange
       const state = submittedState({ status: 'processing' }) as SubmittedState;
-      const provider = { get: async () => answer } as unknown as TranscriptionProvider;
+      // Through the provider's own reading of the bytes, as AssemblyAI would send them.
+      const bytes = Buffer.from(JSON.stringify(answer));
+      const provider = { get: async () => providerJobOf(bytes) } as unknown as TranscriptionProvider;
       const s3 = { send: async () => ({}) } as unknown as S3Client;
       const now = () => new Date(new Date(state.transcript.submitted_at).getTime() + 5_000);
       const choices = definition.States['Transcript ready?']?.Choices?.map((c) => c.StringEquals) ?? [];
