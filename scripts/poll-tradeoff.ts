@@ -33,8 +33,8 @@ export const PRICES = {
 /** Check's memory (cdk/constructs/transcription-steps.ts) and its billed time per status read. */
 const CHECK_MEMORY_GB = 0.5;
 const CHECK_INVOCATION_SECONDS = 0.2;
-/** Receive request, Validate, Already transcribed?, Submit, then Format, Persist, Transcribed. */
-const FIXED_TRANSITIONS = 7;
+/** Validate, Already transcribed?, Submit, then Format and Persist (which ends the run). */
+const FIXED_TRANSITIONS = 5;
 const LOOP_TRANSITIONS = 3;
 
 /** A provider model: the completion time (s after submission) of a file at quantiles u, v ∈ [0, 1). */
