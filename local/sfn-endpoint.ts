@@ -37,7 +37,6 @@ import {
   type ExecutionEnded,
   executionArnOf,
   LocalWorkflow,
-  lambdaNameOf,
   loadLambdaHandlers,
   MAX_STATE_BYTES,
   type RunningExecution,
@@ -236,7 +235,13 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     const emulator =
       mode !== 'bundled-emulator'
         ? undefined
-        : await startEmulator({ port: options.emulatorPort, processingDelayMs: options.fast ? 20 : 1500 });
+        : await startEmulator({
+            port: options.emulatorPort,
+            processingDelayMs: options.fast ? 20 : 1500,
+            // A 20 ms job can end before Submit has recorded its token: the receiver answers 503
+            // and AssemblyAI delivers again, here soon (its real interval is undocumented).
+            ...(options.fast && { webhookRetryDelayMs: 100 }),
+          });
     if (emulator) {
       closers.push(() => emulator.close());
       log(`No ASSEMBLYAI_API_KEY: using the bundled AssemblyAI emulator at ${emulator.url}`);
@@ -616,13 +621,14 @@ export class StepFunctionsEndpoint {
     const { name, type } = event.state;
     // `Task` → `TaskStateEntered`, `Choice` → `ChoiceStateEntered`: the service's event names.
     const prefix = type;
-    const lambda = this.options.workflow.definition.States[name]?.Resource;
+    // The Lambda of a Task: its Resource, or a callback task's FunctionName (see taskLambdas).
+    const lambda = this.options.workflow.lambdaOf(name);
     const isTask = type === 'Task' && lambda !== undefined;
     const scheduled = () => {
       const input = JSON.stringify(event.state.input ?? null);
       this.addEvent(record, 'LambdaFunctionScheduled', {
         lambdaFunctionScheduledEventDetails: {
-          resource: `arn:aws:lambda:${this.options.region}:${LOCAL_ACCOUNT}:function:transcription-local-${lambdaNameOf(lambda as string)}`,
+          resource: `arn:aws:lambda:${this.options.region}:${LOCAL_ACCOUNT}:function:transcription-local-${lambda}`,
           input,
           inputDetails: { truncated: false },
           timeoutInSeconds: this.options.workflow.definition.States[name]?.TimeoutSeconds ?? 60,

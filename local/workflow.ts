@@ -331,6 +331,11 @@ export class LocalWorkflow {
     );
   }
 
+  /** The Lambda name (`validate-audio`, …) a Task state invokes; undefined for other states. */
+  lambdaOf(state: string): string | undefined {
+    return this.lambdasByState[state];
+  }
+
   private machineFrom(state: string | undefined): StateMachine {
     if (state === undefined || state === this.definition.StartAt) return this.machine;
     if (!this.definition.States[state]) throw new Error(`No state ${state}`);
