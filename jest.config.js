@@ -19,7 +19,7 @@ export default {
     {
       ...base,
       displayName: 'webhook',
-      testMatch: ['<rootDir>/test/statemachine/*.test.ts'],
+      testMatch: ['<rootDir>/test/statemachine/*.test.ts', '<rootDir>/test/reliability/privacy.test.ts'],
       // The definition's static checks need one run; webhook.test.ts is webhook mode already.
       testPathIgnorePatterns: ['/definition\\.test\\.ts$', '/webhook\\.test\\.ts$'],
       setupFiles: ['<rootDir>/test/support/webhook-delivery.ts'],

@@ -43,4 +43,6 @@ export const handler = defineStep(
     });
     return { statusCode: result.statusCode, body: '' };
   },
+  // Webhook mode: the task token (Submit) and the secret header (receiver) must never reach a log.
+  { eventHoldsSecrets: true },
 );

@@ -21,8 +21,13 @@ export interface StepTools {
   metrics: Metrics;
 }
 
-/** The workflow's steps, and the Lambdas beside them (finalizer, sweeper, webhook receiver). */
-export type ToolsName = StepName | 'finalize-execution' | 'sweep-transcripts' | 'receive-webhook';
+/** The workflow's steps, and the Lambdas beside them (finalizer, sweeper, webhook receiver, intake). */
+export type ToolsName =
+  | StepName
+  | 'finalize-execution'
+  | 'sweep-transcripts'
+  | 'receive-webhook'
+  | 'start-execution';
 
 /**
  * The Logger at POWERTOOLS_LOG_LEVEL when it is set. With JSON logs Lambda also sets
@@ -88,6 +93,13 @@ export function defineStep<Event, Result>(
   tools: StepTools,
   correlate: (event: Event) => CorrelationKeys,
   run: (event: Event, tools: StepTools, context: Context) => Promise<Result>,
+  options: {
+    /**
+     * The event carries a credential (a task token, the webhook's secret header): it is never
+     * logged, even with POWERTOOLS_LOGGER_LOG_EVENT on.
+     */
+    eventHoldsSecrets?: boolean;
+  } = {},
 ) {
   const { logger, tracer, metrics } = tools;
   const step = async (event: Event, context: Context): Promise<Result> => {
@@ -123,6 +135,8 @@ export function defineStep<Event, Result>(
   };
   return middy(step)
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(
+      injectLambdaContext(logger, { resetKeys: true, ...(options.eventHoldsSecrets && { logEvent: false }) }),
+    )
     .use(logMetrics(metrics));
 }

@@ -78,4 +78,6 @@ export const handler = defineStep(
     logger.appendKeys({ transcript_id: job.id });
     return job;
   },
+  // Webhook mode: the task token (Submit) and the secret header (receiver) must never reach a log.
+  { eventHoldsSecrets: true },
 );

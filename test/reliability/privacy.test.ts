@@ -158,7 +158,18 @@ beforeAll(async () => {
     'X-Amz-Credential',
     ...texts,
     ...texts.map(asciiEscaped).filter((escaped) => escaped.includes('\\u')),
+    // Webhook mode (jest's webhook project): the secret header AssemblyAI sends back, and every task token.
+    ...(process.env.WEBHOOK_SECRET ? [process.env.WEBHOOK_SECRET] : []),
   ];
+  const tokens = harness.webhook?.tokens;
+  if (tokens) {
+    const issue = tokens.issue.bind(tokens);
+    tokens.issue = () => {
+      const token = issue();
+      forbidden.push(token);
+      return token;
+    };
+  }
 });
 
 afterAll(async () => {
@@ -190,7 +201,7 @@ describe('the logs of a full run', () => {
 
     // Assert
     expect(outcome.status).toBe('SUCCEEDED');
-    expect(lines.length).toBeGreaterThan(10);
+    expect(lines.length).toBeGreaterThan(5);
     const records = lines.map(parsed).filter((r) => r !== undefined);
     expect(records).toContainEqual(
       expect.objectContaining({
@@ -288,7 +299,10 @@ describe('the logs of a full run', () => {
 
     // Assert
     expect(outcome.status).toBe('SUCCEEDED');
-    expect(outcome.retries['Check transcript status']).toBeGreaterThanOrEqual(1);
+    if (harness.delivery === 'poll')
+      expect(outcome.retries['Check transcript status']).toBeGreaterThanOrEqual(1);
+    // Webhook mode: the receiver's read timed out, it answered 503, and AssemblyAI delivered again.
+    else expect(harness.webhook?.deliveries().map((d) => d.statusCode)).toContain(503);
     expectNothingForbiddenIn(lines);
   });
 
