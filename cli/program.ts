@@ -3,9 +3,10 @@
  * redrive or retry, count outcomes — against a deployed stack or the local endpoint, through the
  * same typed client the bot uses. Results go to stdout, progress to stderr; exit codes below.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   DescribeExecutionCommand,
   type HistoryEvent,
@@ -24,7 +25,7 @@ import {
 import { consoleUrl, ENDED_STATUSES, executionArnOf, isExecutionArn } from '../client/executions.js';
 import { abortableSleep, type ResultLookup, TranscriptionClient } from '../client/transcription-client.js';
 import { parseUserId, type TranscriptionRequest } from '../lambdas/shared/contracts.js';
-import { errorCategory, InvalidInput, isErrorType } from '../lambdas/shared/errors.js';
+import { errorCategory, InvalidInput, isErrorType, TranscriptionError } from '../lambdas/shared/errors.js';
 import {
   formatDuration,
   formatInstant,
@@ -62,6 +63,10 @@ export interface CliIo {
   createClient?: (options: ConstructorParameters<typeof TranscriptionClient>[0]) => TranscriptionClient;
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** All of stdin, for `rotate-key --key-stdin` (cli/transcription.ts refuses a terminal). */
+  readStdin?: () => Promise<string>;
+  /** Builds the Secrets Manager client of `rotate-key`; tests inject a mocked one here. */
+  createSecretsManager?: (region: string | undefined) => SecretsManagerClient;
 }
 
 interface GlobalOptions {
@@ -174,7 +179,8 @@ Examples:
   transcription result abc-123 --user 123
   transcription failures --since 24h
   transcription retry abc-123 --user 123
-  transcription stats --since 7d`,
+  transcription stats --since 7d
+  transcription rotate-key --stack wisevoice-transcription-prod --key-file new-key.txt`,
     );
 
   const client = async (command: Command): Promise<TranscriptionClient> => {
@@ -618,6 +624,156 @@ Examples:
           ['  all ended', d(stats.duration.ended.p50_ms), d(stats.duration.ended.p95_ms)],
         ]),
       );
+    });
+
+  program
+    .command('rotate-key')
+    .description(
+      "Replace the AssemblyAI key in the deployment's secret in two steps, checking each at AssemblyAI",
+    )
+    .option('--secret-id <id>', 'the secret (env ASSEMBLYAI_API_KEY_SECRET_ID; stack output ApiKeySecretId)')
+    .addOption(
+      new Option('--key-file <path>', 'step 1: the new key, read from this file').conflicts([
+        'keyStdin',
+        'finish',
+        'cancel',
+        'status',
+      ]),
+    )
+    .addOption(
+      new Option('--key-stdin', 'step 1: the new key, read from stdin (a pipe)').conflicts([
+        'finish',
+        'cancel',
+        'status',
+      ]),
+    )
+    .addOption(
+      new Option('--finish', 'step 2: keep only the new key (then revoke the old one)').conflicts([
+        'cancel',
+        'status',
+      ]),
+    )
+    .option('--wait', 'with --finish: wait until the Lambdas hold both keys instead of exiting 4')
+    .addOption(new Option('--cancel', 'drop the next key, keep the current one').conflicts('status'))
+    .option('--status', 'which step the secret is at (reads the secret only)')
+    .option(
+      '--base-url <url>',
+      "AssemblyAI endpoint of the checks (env ASSEMBLYAI_BASE_URL; default: the stack's Lambdas', else https://api.assemblyai.com)",
+    )
+    .addHelpText(
+      'after',
+      `
+The key is never an argument (it would stay in the shell history):
+  read -rs KEY && printf '%s' "$KEY" | transcription rotate-key --stack NAME --key-stdin; unset KEY
+Step 1 checks the new key with GET /v2/transcript?limit=1, checks it sees the current key's project,
+and writes {"current": old, "next": new}. Step 2 (--finish) is allowed 5.5 min after step 1, when
+every Lambda has read both keys: it writes the new key alone; revoke the old one right after.
+Exit codes: 0 done, 1 AWS or AssemblyAI unreachable, 2 refused (nothing written), 4 too early for --finish.`,
+    )
+    .action(async (o, command: Command) => {
+      const g = command.optsWithGlobals<GlobalOptions>();
+      const mode: 'start' | 'finish' | 'cancel' | 'status' = o.finish
+        ? 'finish'
+        : o.cancel
+          ? 'cancel'
+          : o.status
+            ? 'status'
+            : 'start';
+      if (mode === 'start' && !o.keyFile && !o.keyStdin) {
+        throw new Exit(
+          EXIT.usage,
+          'Give the new key with --key-file <path> or --key-stdin (never as an argument: it would stay in the shell history), or use --finish, --cancel or --status',
+        );
+      }
+      if (o.wait && mode !== 'finish') throw new Exit(EXIT.usage, '--wait goes with --finish');
+      const rotation = await import('./rotate-key.js');
+      try {
+        let newKey: string | undefined;
+        if (o.keyFile) {
+          let text: string;
+          try {
+            text = readFileSync(o.keyFile, 'utf8');
+          } catch (error) {
+            const code = (error as { code?: string }).code ?? 'unreadable';
+            throw new Exit(EXIT.usage, `Cannot read --key-file ${o.keyFile} (${code})`);
+          }
+          newKey = rotation.checkedNewKey(text);
+        } else if (o.keyStdin) {
+          if (!io.readStdin) throw new Exit(EXIT.usage, '--key-stdin: no stdin to read');
+          newKey = rotation.checkedNewKey(await io.readStdin());
+        }
+
+        const stackName = g.stack ?? io.env.TRANSCRIPTION_STACK_NAME;
+        let secretId: string | undefined = o.secretId ?? io.env.ASSEMBLYAI_API_KEY_SECRET_ID?.trim();
+        let baseUrl: string | undefined = o.baseUrl ?? io.env.ASSEMBLYAI_BASE_URL?.trim();
+        let region = g.region ?? io.env.AWS_REGION;
+        const needsBaseUrl = mode !== 'status' && !baseUrl;
+        if (stackName && (!secretId || needsBaseUrl)) {
+          let fromStack: { secretId?: string; baseUrl?: string };
+          try {
+            fromStack = await rotation.stackRotationSettings(stackName, region, { needsBaseUrl });
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            throw new Exit(EXIT.error, `Could not read stack ${stackName}: ${message}`);
+          }
+          if (!secretId && !fromStack.secretId) {
+            throw new Exit(EXIT.usage, `Stack ${stackName} has no ApiKeySecretId output`);
+          }
+          secretId ??= fromStack.secretId;
+          baseUrl ??= fromStack.baseUrl;
+        }
+        if (!secretId) {
+          throw new Exit(
+            EXIT.usage,
+            'No secret: pass --stack <name> (or set TRANSCRIPTION_STACK_NAME) or --secret-id <id>',
+          );
+        }
+        // A secret ARN names its region.
+        region ??= /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(secretId)?.[1];
+        if (!baseUrl) {
+          baseUrl = rotation.DEFAULT_BASE_URL;
+          if (mode !== 'status') {
+            err(
+              `AssemblyAI endpoint: ${baseUrl} (the default; for an EU deployment pass --base-url https://api.eu.assemblyai.com)`,
+            );
+          }
+        }
+        if (!/^https?:\/\/[^\s]+$/.test(baseUrl))
+          throw new Exit(EXIT.usage, '--base-url must be an http(s) URL');
+        baseUrl = baseUrl.replace(/\/+$/, '');
+
+        const target = o.secretId || !stackName ? `--secret-id ${secretId}` : `--stack ${stackName}`;
+        const secrets = io.createSecretsManager
+          ? io.createSecretsManager(region)
+          : new SecretsManagerClient(region ? { region } : {});
+        const context = {
+          secrets,
+          secretId,
+          baseUrl,
+          commandLine: `npm exec transcription -- rotate-key ${target}${o.baseUrl ? ` --base-url ${baseUrl}` : ''}`,
+          now,
+          sleep: (ms: number) => sleep(ms),
+          report: out,
+          progress: err,
+        };
+        try {
+          if (mode === 'start') await rotation.startRotation(context, newKey as string);
+          else if (mode === 'finish') await rotation.finishRotation(context, { wait: Boolean(o.wait) });
+          else if (mode === 'cancel') await rotation.cancelRotation(context);
+          else await rotation.rotationStatus(context);
+        } finally {
+          if (!io.createSecretsManager) secrets.destroy();
+        }
+      } catch (error) {
+        if (error instanceof rotation.RotationStopped) {
+          throw new Exit(error.kind === 'notYet' ? EXIT.pending : EXIT.usage, error.message);
+        }
+        // Provider errors are written to be shown (no key, no URL query): the secret is unchanged.
+        if (error instanceof TranscriptionError) {
+          throw new Exit(EXIT.error, `${error.name}: ${error.message} (the secret is unchanged)`);
+        }
+        throw error;
+      }
     });
 
   try {

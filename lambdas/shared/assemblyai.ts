@@ -103,9 +103,31 @@ export interface LanguageDetectionPolicy {
   confidenceThreshold: number;
 }
 
+/**
+ * The keys of a deployment (the secret's JSON form, parsed by `clients.ts`): the one in use and,
+ * while a rotation is under way, the one replacing it. Both are keys of the same AssemblyAI project.
+ */
+export interface ApiKeys {
+  current: string;
+  next?: string;
+}
+
+/** Logged (WARN) once per cold start when the next key answers after the current one was refused. */
+export const NEXT_KEY_IN_USE_WARNING =
+  'The next AssemblyAI key is in use (the current one was refused with HTTP 401): finish the rotation (transcription rotate-key --finish)';
+
 export interface AssemblyAIOptions {
-  /** Resolved per call so a rotated secret is picked up when the cache expires. */
-  apiKey: () => Promise<string>;
+  /**
+   * Resolved per call so a rotated secret is picked up when the cache expires: one key, or the
+   * current and next keys of a rotation (a 401 with one is tried once more with the other).
+   */
+  apiKey: () => Promise<string | ApiKeys>;
+  /**
+   * Called once per provider (per cold start) the first time the next key is used because the
+   * current one was refused. Never given a key. @default console.warn(NEXT_KEY_IN_USE_WARNING),
+   * which Lambda's JSON log format records at level WARN
+   */
+  onNextKeyInUse?: () => void;
   baseUrl: string;
   speechModels: string[];
   languageDetection: LanguageDetectionPolicy;
@@ -542,14 +564,45 @@ class ClassifyingTranscriptService extends TranscriptService {
   }
 }
 
+/** AssemblyAI's answer to a key it does not know (or no longer knows: a revoked one). */
+export function isKeyRefused(error: unknown): boolean {
+  return error instanceof ProviderRejected && error.httpStatus === 401;
+}
+
 export function createAssemblyAIProvider(
   options: AssemblyAIOptions,
 ): TranscriptionProvider & TranscriptLister {
-  const service = async () =>
-    new ClassifyingTranscriptService(
-      { apiKey: await options.apiKey(), baseUrl: options.baseUrl },
-      options.timeoutMs,
-    );
+  const serviceFor = (apiKey: string) =>
+    new ClassifyingTranscriptService({ apiKey, baseUrl: options.baseUrl }, options.timeoutMs);
+  const onNextKeyInUse = options.onNextKeyInUse ?? (() => console.warn(NEXT_KEY_IN_USE_WARNING));
+  /** The next key once it answered where the current one was refused: tried first from then on. */
+  let preferredKey: string | undefined;
+  let warned = false;
+
+  /**
+   * Runs one request with the deployment's key. During a rotation (a next key in the secret) a 401
+   * is tried once more with the other key; the key that answers is tried first for the rest of
+   * the cold start. A 401 with a single key, or with both, is the ProviderRejected it always was.
+   */
+  const withKey = async <T>(call: (service: ClassifyingTranscriptService) => Promise<T>): Promise<T> => {
+    const resolved = await options.apiKey();
+    const keys: ApiKeys = typeof resolved === 'string' ? { current: resolved } : resolved;
+    if (!keys.next || keys.next === keys.current) return call(serviceFor(keys.current));
+    const nextFirst = preferredKey === keys.next;
+    const [first, second] = nextFirst ? [keys.next, keys.current] : [keys.current, keys.next];
+    try {
+      return await call(serviceFor(first));
+    } catch (error) {
+      if (!isKeyRefused(error)) throw error;
+    }
+    const answer = await call(serviceFor(second));
+    preferredKey = nextFirst ? undefined : keys.next;
+    if (!nextFirst && !warned) {
+      warned = true;
+      onNextKeyInUse();
+    }
+    return answer;
+  };
 
   const checkedId = (id: unknown) => {
     if (!isTranscriptId(id)) throw new ProviderRejected('Refusing a malformed transcript id');
@@ -581,7 +634,9 @@ export function createAssemblyAIProvider(
           webhook_auth_header_value: request.webhook.authHeaderValue,
         }),
       };
-      const transcript = await (await service()).submit(params);
+      // Retrying the POST with the other key after a 401 is safe: AssemblyAI authenticates before
+      // it creates anything, so a refused request made no job (and bills nothing).
+      const transcript = await withKey((service) => service.submit(params));
       return { id: answeredId((transcript as Partial<Transcript> | null)?.id), status: 'queued' };
     },
     async findSubmitted(digest, markerTime) {
@@ -589,7 +644,6 @@ export function createAssemblyAIProvider(
       // Newest first, page by page back to `since` (a busy account may create hundreds of jobs in
       // the seconds between a lost answer and its retry), within a time budget so the Lambda
       // never times out here. Read raw: the SDK would parse the zone-less `created` as local time.
-      const transcripts = await service();
       const started = Date.now();
       let url: string | null = `/v2/transcript?limit=${options.lookupPageSize ?? 200}`;
       for (let read = 0; url; read++) {
@@ -597,7 +651,8 @@ export function createAssemblyAIProvider(
           // Not knowing is not 'not found': submitting now could pay twice. Retry later instead.
           throw new ProviderUnavailable('Could not finish looking for the job an earlier attempt created');
         }
-        const page: TranscriptListPage = await transcripts.listPage(url);
+        const pageUrl: string = url;
+        const page: TranscriptListPage = await withKey((service) => service.listPage(pageUrl));
         const recent = page.transcripts.filter((item) => parseProviderTime(item.created) >= since);
         const match = recent.find(
           (item) => typeof item.audio_url === 'string' && audioUrlDigest(item.audio_url) === digest,
@@ -614,15 +669,17 @@ export function createAssemblyAIProvider(
       }
       // Built from the last id rather than by following `prev_url`: only our base URL gets the key.
       const before = beforeId === undefined ? '' : `&before_id=${checkedId(beforeId)}`;
-      const page = await (await service()).listPage(`/v2/transcript?limit=${limit}${before}`);
+      const page = await withKey((service) => service.listPage(`/v2/transcript?limit=${limit}${before}`));
       const transcripts = Array.isArray(page?.transcripts) ? page.transcripts : [];
       return { transcripts, more: transcripts.length > 0 && Boolean(page.page_details?.prev_url) };
     },
     async get(id) {
-      return (await service()).getJob(checkedId(id));
+      const checked = checkedId(id);
+      return withKey((service) => service.getJob(checked));
     },
     async delete(id) {
-      await (await service()).delete(checkedId(id));
+      const checked = checkedId(id);
+      await withKey((service) => service.delete(checked));
     },
   };
 }

@@ -8,7 +8,7 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createAssemblyAIProvider, type TranscriptionProvider } from './assemblyai.js';
+import { type ApiKeys, createAssemblyAIProvider, type TranscriptionProvider } from './assemblyai.js';
 import type { WorkflowConfig } from './config.js';
 import { ConfigurationError, ProviderUnavailable } from './errors.js';
 
@@ -16,7 +16,7 @@ import { ConfigurationError, ProviderUnavailable } from './errors.js';
 export { createS3Client } from './s3-client.js';
 
 /** How long a fetched API key is reused before Secrets Manager is asked again (rotation delay). */
-const SECRET_MAX_AGE_SECONDS = 300;
+export const SECRET_MAX_AGE_SECONDS = 300;
 
 /** A secret's string, cached by Powertools Parameters for SECRET_MAX_AGE_SECONDS. */
 function secretReader(tracer: Tracer, secretId: string, what: string): () => Promise<string> {
@@ -39,15 +39,75 @@ function secretReader(tracer: Tracer, secretId: string, what: string): () => Pro
   };
 }
 
+export type { ApiKeys } from './assemblyai.js';
+
+/** The field names of the secret's JSON form, `{"current": "…", "next": "…"}`. */
+const API_KEY_FIELDS = ['current', 'next'] as const;
+
+/**
+ * The AssemblyAI key secret's value, in either of its two forms: the plain key string (as
+ * always), or a JSON object `{"current": "…", "next": "…"}` while a key rotation is under way
+ * (`next` optional: the key replacing `current`, tried when `current` is refused). The one place
+ * that reads it, for the Lambdas and for `transcription rotate-key`. Errors never quote the value.
+ */
+export function parseApiKeySecret(value: string): ApiKeys {
+  const text = value.trim();
+  if (text === '') throw new ConfigurationError('The AssemblyAI API key secret is empty');
+  if (!text.startsWith('{')) return { current: text };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // JSON.parse's message quotes the text around the fault: part of a key.
+    throw new ConfigurationError(
+      'The AssemblyAI API key secret starts with "{" but is not valid JSON: expected the plain key or {"current": "…", "next": "…"}',
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigurationError('The AssemblyAI API key secret is not a JSON object');
+  }
+  const fields = parsed as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((name) => !(API_KEY_FIELDS as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    throw new ConfigurationError(
+      `The AssemblyAI API key secret has unknown field(s) ${unknown.map((name) => JSON.stringify(name)).join(', ')}: only "current" and "next" are read`,
+    );
+  }
+  const keyField = (name: (typeof API_KEY_FIELDS)[number]) => {
+    const field = fields[name];
+    if (field === undefined || field === null) return undefined;
+    if (typeof field !== 'string' || field.trim() === '') {
+      throw new ConfigurationError(`The AssemblyAI API key secret's "${name}" must be a non-empty string`);
+    }
+    return field.trim();
+  };
+  const current = keyField('current');
+  if (current === undefined) {
+    throw new ConfigurationError(
+      'The AssemblyAI API key secret\'s JSON form needs "current", the key in use',
+    );
+  }
+  const next = keyField('next');
+  return next === undefined || next === current ? { current } : { current, next };
+}
+
 /**
  * Where the AssemblyAI key comes from: Secrets Manager (`ASSEMBLYAI_API_KEY_SECRET_ID`, deployed;
- * cached by Powertools Parameters) or `ASSEMBLYAI_API_KEY` (local runs only).
+ * cached by Powertools Parameters) or `ASSEMBLYAI_API_KEY` (local runs only), either holding the
+ * plain key or the JSON form of `parseApiKeySecret`.
  */
-export function apiKeySource(tracer: Tracer, env = process.env): () => Promise<string> {
+export function apiKeySource(tracer: Tracer, env = process.env): () => Promise<ApiKeys> {
   const secretId = env.ASSEMBLYAI_API_KEY_SECRET_ID?.trim();
-  if (secretId) return secretReader(tracer, secretId, 'The AssemblyAI API key');
+  if (secretId) {
+    const read = secretReader(tracer, secretId, 'The AssemblyAI API key');
+    // Parsed at every call (microseconds): the cache holds the string as Secrets Manager sent it.
+    return async () => parseApiKeySecret(await read());
+  }
   const key = env.ASSEMBLYAI_API_KEY?.trim();
-  if (key) return async () => key;
+  if (key) {
+    const keys = parseApiKeySecret(key);
+    return async () => keys;
+  }
   throw new ConfigurationError('Set ASSEMBLYAI_API_KEY_SECRET_ID (deployed) or ASSEMBLYAI_API_KEY (local)');
 }
 

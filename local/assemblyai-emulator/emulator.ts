@@ -53,8 +53,13 @@ export interface EmulatorOptions {
   port?: number;
   /** @default '127.0.0.1' */
   host?: string;
-  /** The only `Authorization` header value accepted. @default 'emulator-key' */
+  /** The `Authorization` header value accepted (with any of `apiKeys`). @default apiKeys[0], else 'emulator-key' */
   apiKey?: string;
+  /**
+   * Further keys accepted besides `apiKey`, as keys of one project (they see the same transcripts):
+   * both keys of a key rotation. @default - only `apiKey`
+   */
+  apiKeys?: string[];
   /** Time from submit to completed; the first third of it the job is `queued`. @default 1500 */
   processingDelayMs?: number;
   /**
@@ -282,7 +287,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
   const webhookDelayMs = nonNegative('webhookDelayMs', options.webhookDelayMs, 0);
   const webhookRetryDelayMs = nonNegative('webhookRetryDelayMs', options.webhookRetryDelayMs, 10_000);
   const webhookTimeoutMs = nonNegative('webhookTimeoutMs', options.webhookTimeoutMs, 10_000);
-  const apiKey = options.apiKey ?? 'emulator-key';
+  const apiKey = options.apiKey ?? options.apiKeys?.[0] ?? 'emulator-key';
+  const acceptedKeys = new Set([apiKey, ...(options.apiKeys ?? [])]);
+  if ([...acceptedKeys].some((key) => key === '')) throw new RangeError('An API key must not be empty');
+  const authorized = (req: IncomingMessage) =>
+    req.headers.authorization !== undefined && acceptedKeys.has(req.headers.authorization);
   const processingDelayMs = options.processingDelayMs ?? 1500;
   const host = options.host ?? '127.0.0.1';
   const spokenLanguage = options.spokenLanguage ?? 'en';
@@ -542,7 +551,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
   };
 
   const processRequest = async (route: Route, req: IncomingMessage): Promise<Reply> => {
-    if (req.headers.authorization !== apiKey) {
+    if (!authorized(req)) {
       throw new HttpError(401, 'Authentication error, API token missing/invalid');
     }
     switch (route.name) {
@@ -601,7 +610,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
     if (route.name === 'list') stats.lists += 1;
 
     const deletingPendingJob = () => {
-      if (route.name !== 'delete' || req.headers.authorization !== apiKey) return false;
+      if (route.name !== 'delete' || !authorized(req)) return false;
       const job = jobs.get(route.id);
       return job !== undefined && !job.deleted && isPending(job);
     };

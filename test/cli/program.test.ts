@@ -145,7 +145,17 @@ describe('transcription CLI', () => {
     const { code, stdout } = await run('--help');
 
     expect(code).toBe(EXIT.ok);
-    for (const command of ['start', 'status', 'watch', 'result', 'failures', 'redrive', 'retry', 'stats']) {
+    for (const command of [
+      'start',
+      'status',
+      'watch',
+      'result',
+      'failures',
+      'redrive',
+      'retry',
+      'stats',
+      'rotate-key',
+    ]) {
       expect(stdout).toContain(command);
     }
   });
