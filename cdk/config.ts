@@ -420,3 +420,36 @@ export function loadTranscriptSweepConfig(
     minAgeSeconds,
   };
 }
+
+/**
+ * The intake queue's settings (`cdk/constructs/intake-queue.ts`), read from the same context and
+ * kept beside `DeploymentConfig` like the sweeper's: one optional feature's knobs.
+ */
+export interface IntakeQueueConfig {
+  /**
+   * `intakeQueue`: an encrypted SQS queue (with a dead letter queue and alarms) on which the bot
+   * may send the execution input instead of calling StartExecution; the start-execution Lambda
+   * starts each under its deterministic name. @default false
+   */
+  enabled: boolean;
+  /**
+   * `intakeMaxConcurrency`: the event source mapping's maximum concurrency (2–1000, the range SQS
+   * allows). The consumer starts one message at a time, so this is also the number of
+   * StartExecution calls in flight: the start rate is about this many divided by one call's
+   * latency, and a burst above it waits in the queue. @default 2
+   */
+  maxConcurrency: number;
+}
+
+export function loadIntakeQueueConfig(source: ContextSource): IntakeQueueConfig {
+  const context = new ContextReader(source);
+  return {
+    enabled: context.boolean('intakeQueue', false),
+    maxConcurrency: context.number(
+      'intakeMaxConcurrency',
+      2,
+      (n) => Number.isInteger(n) && n >= 2 && n <= 1000,
+      'a whole number from 2 to 1000 (the range of an SQS event source mapping)',
+    ),
+  };
+}

@@ -7,10 +7,11 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { serviceNameOf } from '../lambdas/shared/telemetry-names.js';
-import { type DeploymentConfig, loadTranscriptSweepConfig } from './config.js';
+import { type DeploymentConfig, loadIntakeQueueConfig, loadTranscriptSweepConfig } from './config.js';
 import { AssemblyAiApiKey } from './constructs/assemblyai-api-key.js';
 import { BotAccessPolicy } from './constructs/bot-access-policy.js';
 import { ExecutionFinalizer } from './constructs/execution-finalizer.js';
+import { IntakeQueue } from './constructs/intake-queue.js';
 import { TranscriptSweeper } from './constructs/transcript-sweeper.js';
 import { TranscriptionMonitoring } from './constructs/transcription-monitoring.js';
 import { TranscriptionSteps, WORKFLOW_STEPS } from './constructs/transcription-steps.js';
@@ -34,6 +35,8 @@ export class TranscriptionStack extends Stack {
   readonly sweeper?: TranscriptSweeper;
   /** Present with `transcriptDelivery=webhook` only. */
   readonly webhook?: WebhookReceiver;
+  /** Present with `intakeQueue=true` only. */
+  readonly intake?: IntakeQueue;
   readonly monitoring: TranscriptionMonitoring;
   readonly botAccess: BotAccessPolicy;
 
@@ -134,12 +137,26 @@ export class TranscriptionStack extends Stack {
       });
     }
 
+    const intake = loadIntakeQueueConfig(this.node);
+    if (intake.enabled) {
+      this.intake = new IntakeQueue(this, 'Intake', {
+        config,
+        intake,
+        stateMachine: this.workflow.stateMachine,
+        storage: this.storage,
+        encryptionKey: this.storage.key,
+        logRetention,
+        logRemovalPolicy: removalPolicy,
+      });
+    }
+
     this.monitoring = new TranscriptionMonitoring(this, 'Monitoring', {
       stateMachine: this.workflow.stateMachine,
       functions: [
         ...WORKFLOW_STEPS.map((spec) => this.steps.functions[spec.step]),
         this.finalizer.function,
         ...(this.webhook ? [this.webhook.function] : []),
+        ...(this.intake ? [this.intake.function] : []),
       ],
       finalizeDeadLetterQueue: this.finalizer.deadLetterQueue,
       completionQueue: this.finalizer.completionQueue &&
@@ -147,6 +164,7 @@ export class TranscriptionStack extends Stack {
           queue: this.finalizer.completionQueue,
           deadLetterQueue: this.finalizer.completionDeadLetterQueue,
         },
+      intakeQueue: this.intake && { queue: this.intake.queue, deadLetterQueue: this.intake.deadLetterQueue },
       transcriptSweeper: this.sweeper && { function: this.sweeper.function, interval: this.sweeper.interval },
       providerSteps: ['submit-transcription', 'check-transcript'],
       namePrefix: prefix,
@@ -161,6 +179,8 @@ export class TranscriptionStack extends Stack {
       stateMachine: this.workflow.stateMachine,
       completionQueue: this.finalizer.completionQueue,
       completionQueueKey: this.finalizer.completionQueueKey,
+      intakeQueue: this.intake?.queue,
+      intakeQueueKey: this.intake?.encryptionKey,
     });
 
     const bucketName = this.storage.bucket.bucketName;
@@ -189,6 +209,14 @@ export class TranscriptionStack extends Stack {
       });
       new CfnOutput(this, 'CompletionQueueArn', { value: this.finalizer.completionQueue.queueArn });
     }
+    if (this.intake) {
+      new CfnOutput(this, 'IntakeQueueUrl', {
+        value: this.intake.queue.queueUrl,
+        description:
+          'Send execution inputs here instead of calling StartExecution (message attribute "attempt" for a retry); each starts under its deterministic name',
+      });
+      new CfnOutput(this, 'IntakeQueueArn', { value: this.intake.queue.queueArn });
+    }
     if (this.webhook) {
       new CfnOutput(this, 'WebhookUrl', {
         value: this.webhook.url.url,
@@ -212,6 +240,7 @@ export class TranscriptionStack extends Stack {
         ...(this.finalizer.completionQueue
           ? [`TRANSCRIPTION_COMPLETION_QUEUE_URL=${this.finalizer.completionQueue.queueUrl}`]
           : []),
+        ...(this.intake ? [`TRANSCRIPTION_INTAKE_QUEUE_URL=${this.intake.queue.queueUrl}`] : []),
       ].join(' '),
       description:
         "The bot's environment in one line: prefix with `export ` in a shell, or split on spaces for a .env file",

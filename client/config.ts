@@ -27,6 +27,8 @@ export interface ClientConfig {
   region?: string;
   /** `TRANSCRIPTION_COMPLETION_QUEUE_URL`: where completion messages arrive, when the deployment has the queue. */
   completionQueueUrl?: string;
+  /** `TRANSCRIPTION_INTAKE_QUEUE_URL`: where `enqueueTranscription` sends, when the deployment has the intake queue (`intakeQueue=true`). */
+  intakeQueueUrl?: string;
   /** `TRANSCRIPTION_INPUT_PREFIX` (default `transcription/`): the deployment's `INPUT_PREFIX`. */
   inputPrefix?: string;
   /** `TRANSCRIPTION_INPUT_PER_USER` (default true): the deployment's `INPUT_PER_USER`. */
@@ -65,13 +67,14 @@ export function clientConfigFromEnv(env: Env = process.env): ClientConfig {
     bucket: set(env.TRANSCRIPTION_S3_BUCKET),
     region: set(env.AWS_REGION) ?? set(env.AWS_DEFAULT_REGION),
     completionQueueUrl: set(env.TRANSCRIPTION_COMPLETION_QUEUE_URL),
+    intakeQueueUrl: set(env.TRANSCRIPTION_INTAKE_QUEUE_URL),
     inputPrefix: set(env.TRANSCRIPTION_INPUT_PREFIX),
     inputPerUser: flag(env.TRANSCRIPTION_INPUT_PER_USER),
     resultsPrefix: set(env.TRANSCRIPTION_RESULTS_PREFIX),
     endpoints: withoutUndefined(endpoints),
     // Only with a local endpoint: deployed, the SDK's chain (roles, SSO, session tokens) is right.
     credentials:
-      (endpoints.stepfunctions || endpoints.s3) && accessKeyId && secretAccessKey
+      (endpoints.stepfunctions || endpoints.s3 || endpoints.sqs) && accessKeyId && secretAccessKey
         ? { accessKeyId, secretAccessKey }
         : undefined,
   });

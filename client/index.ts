@@ -1,6 +1,6 @@
 /**
- * The typed client of the transcription workflow: `startTranscription`, `getResult`,
- * `waitForResult`, `consumeCompletions`, and the contract's own types (re-exported from
+ * The typed client of the transcription workflow: `startTranscription`, `enqueueTranscription`,
+ * `getResult`, `waitForResult`, `consumeCompletions`, and the contract's own types (re-exported from
  * lambdas/shared, never copied). See README "Use from your bot".
  */
 export type { CompletionMessage, ExecutionEnding } from '../lambdas/shared/completion-message.js';
@@ -54,6 +54,8 @@ export {
 } from './executions.js';
 export {
   type Clock,
+  type EnqueuedTranscription,
+  type EnqueueTranscriptionRequest,
   type ExecutionSelector,
   type PendingResult,
   type ResultLookup,

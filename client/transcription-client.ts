@@ -1,7 +1,8 @@
 /**
- * The bot's side of the contract: start a transcription, read its result, wait for it. Inputs are
- * checked with the very function "Validate audio" runs (`parseRequest`), execution names come from
- * `executionName`, results are the shared result types: nothing here is a copy of the contract.
+ * The bot's side of the contract: start a transcription (or enqueue it on the intake queue), read
+ * its result, wait for it. Inputs are checked with the very function "Validate audio" runs
+ * (`parseRequest`), execution names come from `executionName`, results are the shared result
+ * types, and a message on the intake queue is what its consumer reads: nothing here is a copy.
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
@@ -13,7 +14,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { loadConfig } from '../lambdas/shared/config.js';
 import {
   type CompletedResult,
@@ -28,6 +29,7 @@ import {
   userInputPrefix,
 } from '../lambdas/shared/contracts.js';
 import { getJsonIfExists } from '../lambdas/shared/storage.js';
+import { ATTEMPT_ATTRIBUTE, sameExecutionInput } from '../lambdas/start-execution/start-execution.js';
 import { parseRequest } from '../lambdas/validate-audio/validate-audio.js';
 import { parseCompletionMessage } from './completions.js';
 import { type AwsClients, type ClientConfig, createAwsClients, resolvedPrefixes } from './config.js';
@@ -78,6 +80,28 @@ export interface StartedTranscription {
    */
   alreadyStarted: boolean;
   uploaded: boolean;
+}
+
+/**
+ * What `enqueueTranscription` takes: a start's request without `audio` (a message carries the
+ * input, not the bytes: upload first, then enqueue).
+ */
+export type EnqueueTranscriptionRequest = Omit<StartTranscriptionRequest, 'audio'>;
+
+export interface EnqueuedTranscription {
+  /** The name the intake consumer starts the execution under (the same as `startTranscription`'s). */
+  executionName: string;
+  /** Its ARN, when the client knows the state machine (TRANSCRIPTION_STATE_MACHINE_ARN): for `waitForResult`. */
+  executionArn?: string;
+  attempt: number;
+  bucket: string;
+  s3Key: string;
+  /** `results/{user_id}/{file_id}.json`. */
+  resultKey: string;
+  /** The normalized input, which is the message body. */
+  input: TranscriptionRequest;
+  /** SQS's id of the message sent. */
+  messageId: string;
 }
 
 /** An execution by ARN, or a file's attempt by user, file id and attempt number (default 1). */
@@ -172,27 +196,6 @@ function awsErrorName(error: unknown): string | undefined {
   return (error as { name?: string })?.name;
 }
 
-/** JSON with sorted keys, so two inputs compare by content, not by key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-function sameInput(existing: string | undefined, input: TranscriptionRequest): boolean {
-  if (existing === undefined) return false;
-  try {
-    return canonical(JSON.parse(existing)) === canonical(input);
-  } catch {
-    return false;
-  }
-}
-
 function isResultObject(value: unknown): value is TranscriptionResult {
   const r = value as Partial<TranscriptionResult> | null;
   return (
@@ -262,13 +265,11 @@ export class TranscriptionClient {
   }
 
   /**
-   * Validates the input as the workflow will (InvalidInput with the workflow's own message),
-   * uploads the audio when given and no execution of this name exists yet, and starts the
-   * execution under its deterministic name. A start retried with the same input returns the
-   * execution already started, running or ended; another input under the name is ExecutionNameTaken.
+   * The checked input of a request (InvalidInput with the workflow's own message), its attempt,
+   * execution name and result key. With `audio` and no `s3Key`, the key is the user's own
+   * `{inputPrefix}{userId}/{fileId}{extension}`.
    */
-  async startTranscription(request: StartTranscriptionRequest): Promise<StartedTranscription> {
-    const stateMachineArn = this.stateMachineArn();
+  private prepare(request: StartTranscriptionRequest) {
     const bucket = this.bucket(request.bucket);
     const prefixes = resolvedPrefixes(this.config);
     const attempt = request.attempt ?? 1;
@@ -297,21 +298,33 @@ export class TranscriptionClient {
         INPUT_PER_USER: String(prefixes.inputPerUser),
       }),
     );
-    const name = executionName(input.user_id, input.file_id, attempt);
-    const executionArn = executionArnOf(stateMachineArn, name);
-    const started = {
-      executionArn,
-      executionName: name,
+    return {
+      executionName: executionName(input.user_id, input.file_id, attempt),
       attempt,
       bucket: input.bucket,
       s3Key: input.s3_key,
       resultKey: resultKey(prefixes.resultsPrefix, input.user_id, input.file_id),
       input,
     };
+  }
+
+  /**
+   * Validates the input as the workflow will (InvalidInput with the workflow's own message),
+   * uploads the audio when given and no execution of this name exists yet, and starts the
+   * execution under its deterministic name. A start retried with the same input returns the
+   * execution already started, running or ended; another input under the name is ExecutionNameTaken.
+   */
+  async startTranscription(request: StartTranscriptionRequest): Promise<StartedTranscription> {
+    const stateMachineArn = this.stateMachineArn();
+    const prepared = this.prepare(request);
+    const { input, attempt, executionName: name } = prepared;
+    const executionArn = executionArnOf(stateMachineArn, name);
+    const started = { ...prepared, executionArn };
     const existingOrTaken = async (): Promise<StartedTranscription | undefined> => {
       const existing = await this.describe(executionArn);
       if (!existing) return undefined;
-      if (!sameInput(existing.input, input)) throw new ExecutionNameTaken(name, executionArn, attempt + 1);
+      if (!sameExecutionInput(existing.input, input))
+        throw new ExecutionNameTaken(name, executionArn, attempt + 1);
       return {
         ...started,
         startDate: existing.startDate ?? new Date(0),
@@ -347,6 +360,43 @@ export class TranscriptionClient {
       if (!existing) throw error;
       return existing;
     }
+  }
+
+  /**
+   * Sends the request to the intake queue (TRANSCRIPTION_INTAKE_QUEUE_URL) instead of starting it:
+   * the deployment's start-execution Lambda starts it under the same name `startTranscription`
+   * would use, so sending it again (or starting it directly) runs one execution. The input is
+   * checked here first, as the consumer will check it; the audio must already be uploaded. The
+   * body is the execution input, the attempt travels as the message attribute `attempt`.
+   */
+  async enqueueTranscription(request: EnqueueTranscriptionRequest): Promise<EnqueuedTranscription> {
+    const queueUrl = this.config.intakeQueueUrl;
+    if (!queueUrl) {
+      throw new ClientConfigurationError(
+        'No intake queue: set TRANSCRIPTION_INTAKE_QUEUE_URL (stack output IntakeQueueUrl of a deployment with -c intakeQueue=true)',
+      );
+    }
+    if ((request as StartTranscriptionRequest).audio !== undefined) {
+      throw new TypeError(
+        'enqueueTranscription does not upload audio: upload it first, or use startTranscription',
+      );
+    }
+    const prepared = this.prepare(request);
+    const response = await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(prepared.input),
+        MessageAttributes: {
+          [ATTEMPT_ATTRIBUTE]: { DataType: 'Number', StringValue: String(prepared.attempt) },
+        },
+      }),
+    );
+    const stateMachineArn = this.config.stateMachineArn;
+    return {
+      ...prepared,
+      ...(stateMachineArn && { executionArn: executionArnOf(stateMachineArn, prepared.executionName) }),
+      messageId: response.MessageId ?? '',
+    };
   }
 
   /**

@@ -3,8 +3,9 @@
  * [--execution-timeout SECONDS] [--directory DIR] [--webhook] [--verbose]`
  *
  * A local Step Functions endpoint (local/sfn-endpoint.ts) with the embedded S3, the AssemblyAI
- * emulator (or the real one with ASSEMBLYAI_API_KEY) and a completion queue, for developing the
- * bot against the real SDK. When ready, stdout gets exactly one JSON line with the endpoints;
+ * emulator (or the real one with ASSEMBLYAI_API_KEY), a completion queue and an intake queue
+ * (its messages start executions, as with `-c intakeQueue=true`), for developing the bot against
+ * the real SDK. When ready, stdout gets exactly one JSON line with the endpoints;
  * everything else goes to stderr. Runs until SIGINT/SIGTERM. Exit code 0 after a clean stop,
  * 1 when it cannot start, 2 on a usage error.
  */

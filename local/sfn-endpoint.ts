@@ -5,7 +5,8 @@
  * StopExecution, RedriveExecution — so `@aws-sdk/client-sfn` and `aws stepfunctions
  * --endpoint-url` work against it unchanged. Executions run on LocalWorkflow (the one local
  * runner) with the real handlers, beside the embedded S3, the AssemblyAI emulator (or the real
- * one) and a local completion queue.
+ * one), a local completion queue and a local intake queue, whose messages the real start-execution
+ * handler starts through this endpoint.
  *
  * Kept as the service does where a client can see it: name uniqueness and idempotent starts,
  * statuses, error/cause, history events, the 256 KB input limit, the error codes. Not kept:
@@ -17,6 +18,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { completionMessageOf } from '../lambdas/finalize-execution/completion.js';
 import { resultOwner } from '../lambdas/record-failure/record-failure.js';
 import type { CompletionMessage, ExecutionEnding } from '../lambdas/shared/completion-message.js';
@@ -27,9 +29,9 @@ import {
   type TranscriptionResult,
 } from '../lambdas/shared/contracts.js';
 import { getJsonIfExists } from '../lambdas/shared/storage.js';
-import { startEmulator } from './assemblyai-emulator/emulator.js';
+import { type EmulatorStats, startEmulator } from './assemblyai-emulator/emulator.js';
 import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from './embedded-s3.js';
-import { type LocalCompletionQueue, startLocalCompletionQueue } from './local-completions.js';
+import { type IntakeHandler, pollIntakeQueue, startLocalQueues } from './local-completions.js';
 import { LOCAL_BUCKET, providerMode } from './provider-mode.js';
 import { startLocalWebhookMode } from './webhook-mode.js';
 import {
@@ -66,6 +68,8 @@ export interface LocalServicesOptions {
   executionTimeoutSeconds?: number;
   /** Completion messages on a local SQS queue. @default true */
   completions?: boolean;
+  /** An intake queue (and its dead-letter queue) whose messages start executions, as `-c intakeQueue=true` deploys. @default true */
+  intake?: boolean;
   /** Webhook mode (`transcriptDelivery=webhook` deployed): the emulator's webhooks reach a local receiver. @default false */
   webhook?: boolean;
   /** Diagnostics (never stdout). @default silent */
@@ -82,6 +86,12 @@ export interface LocalServices {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   sqs?: string;
   completionQueueUrl?: string;
+  /** Send execution inputs here (the message attribute `attempt` for a retry). */
+  intakeQueueUrl?: string;
+  /** Where the start-execution handler puts the messages it refuses, and SQS those it kept failing on. */
+  intakeDeadLetterQueueUrl?: string;
+  /** The bundled AssemblyAI emulator's counters (jobs created, requests, …); absent with another AssemblyAI. */
+  emulatorStats?: () => EmulatorStats;
   /** The line `npm run serve` prints. */
   readyLine(): string;
   close(): Promise<void>;
@@ -182,8 +192,8 @@ const nextToken = (scope: string, offset: number) => Buffer.from(`${scope}|${off
 
 /**
  * Starts the embedded S3 (or uses a real bucket with the real AssemblyAI), the AssemblyAI
- * emulator (unless ASSEMBLYAI_API_KEY is set), the completion queue and the Step Functions
- * endpoint. Sets the handlers' environment in `process.env` and imports them: one per process.
+ * emulator (unless ASSEMBLYAI_API_KEY is set), the completion and intake queues and the Step
+ * Functions endpoint. Sets the handlers' environment in `process.env` and imports them: one per process.
  */
 export async function startLocalServices(options: LocalServicesOptions = {}): Promise<LocalServices> {
   const log = options.log ?? (() => undefined);
@@ -249,11 +259,18 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
       log(`Using the AssemblyAI emulator at ${baseUrl}`);
     }
 
-    const queue: LocalCompletionQueue | undefined =
-      options.completions === false
+    const queues =
+      options.completions === false && options.intake === false
         ? undefined
-        : await startLocalCompletionQueue({ port: options.sqsPort, region });
-    if (queue) closers.push(() => queue.close());
+        : await startLocalQueues({
+            port: options.sqsPort,
+            region,
+            completions: options.completions !== false,
+            intake: options.intake !== false,
+            fast: options.fast,
+          });
+    if (queues) closers.push(() => queues.close());
+    const queue = queues?.completion;
 
     if (options.webhook && mode === 'assemblyai') {
       throw new Error(
@@ -319,6 +336,24 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     const stepfunctions = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     log(`Step Functions endpoint at ${stepfunctions}, state machine ${stateMachineArn}`);
 
+    const intake = queues?.intake;
+    if (queues && intake) {
+      const handler = await importIntakeHandler({
+        AWS_ENDPOINT_URL_SFN: stepfunctions,
+        AWS_ENDPOINT_URL_SQS: queues.endpoint,
+        STATE_MACHINE_ARN: stateMachineArn,
+        INTAKE_DEAD_LETTER_QUEUE_URL: intake.deadLetterQueueUrl,
+      });
+      const poller = pollIntakeQueue({ endpoint: queues.endpoint, region, queue: intake, handler, log });
+      closers.push(() => poller.stop());
+      log(`Intake queue at ${intake.queueUrl}: each message starts an execution through this endpoint`);
+    }
+    const sqsLines = {
+      ...(queues && { sqs: queues.endpoint }),
+      ...(queue && { completionQueueUrl: queue.queueUrl }),
+      ...(intake && { intakeQueueUrl: intake.queueUrl, intakeDeadLetterQueueUrl: intake.deadLetterQueueUrl }),
+    };
+
     const services: LocalServices = {
       stepfunctions,
       s3: s3Endpoint,
@@ -326,7 +361,8 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
       bucket,
       stateMachineArn,
       ...(credentials && { credentials }),
-      ...(queue && { sqs: queue.endpoint, completionQueueUrl: queue.queueUrl }),
+      ...sqsLines,
+      ...(emulator && { emulatorStats: () => emulator.stats() }),
       readyLine: () =>
         JSON.stringify({
           stepfunctions,
@@ -335,7 +371,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
           bucket,
           stateMachineArn,
           ...(credentials && credentials),
-          ...(queue && { sqs: queue.endpoint, completionQueueUrl: queue.queueUrl }),
+          ...sqsLines,
         }),
       close: closeAll,
     };
@@ -343,6 +379,27 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   } catch (error) {
     await closeAll();
     throw error;
+  }
+}
+
+/**
+ * Imports the real start-execution handler with `env` set for its cold start only: it reads its
+ * endpoints then, and the other handlers keep theirs (in webhook mode AWS_ENDPOINT_URL_SFN is
+ * the task-token endpoint).
+ */
+async function importIntakeHandler(env: Record<string, string>): Promise<IntakeHandler> {
+  const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, env);
+  try {
+    const module = (await import('../lambdas/start-execution/handler.js')) as {
+      handler: (event: unknown, context: unknown) => Promise<SQSBatchResponse>;
+    };
+    return (event, context) => module.handler(event, context);
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   }
 }
 

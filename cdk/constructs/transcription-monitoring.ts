@@ -1,7 +1,7 @@
 /**
  * What ops watch: alarms on the state machine, on the workflow's own outcome metric (system
  * failures only, so users' bad uploads never page anyone), on each step's Lambda, on the
- * provider-error metric the steps emit through Powertools and on the completion queue, all
+ * provider-error metric the steps emit through Powertools and on the completion and intake queues, all
  * notifying one SNS topic; and one dashboard with executions, outcomes, time to result, per-step
  * metrics and Lambda health. Thresholds are sized for a chat bot's traffic
  * (tens to hundreds of voice messages an hour) and explained where they are set.
@@ -66,6 +66,19 @@ export interface TranscriptionMonitoringProps {
    * @default Duration.minutes(15)
    */
   completionQueueMaxAge?: Duration;
+  /**
+   * The intake queue and its dead letter queue (`intakeQueue`): alarms when a message was
+   * dead-lettered (refused by the start-execution Lambda, or its start failed `maxReceiveCount`
+   * times) and when the oldest message waits longer than `intakeQueueMaxAge` (starts are failing
+   * or slower than the bot sends), and a dashboard row. @default - no intake queue
+   */
+  intakeQueue?: { queue: IQueue; deadLetterQueue: IQueue };
+  /**
+   * Age of the oldest intake message that means starts are not keeping up. A healthy queue's
+   * messages are picked up within seconds; a retried one waits a visibility timeout (3 min).
+   * @default Duration.minutes(10)
+   */
+  intakeQueueMaxAge?: Duration;
   /**
    * System failures (TranscriptionOutcome, outcome=system_error: the provider, storage, timeouts,
    * aborts, bugs) per 15 minutes that raise the SystemFailures alarm. Users' own mistakes
@@ -225,6 +238,28 @@ export class TranscriptionMonitoring extends Construct {
         }),
         threshold: maxAge.toSeconds(),
         description: `The oldest completion message has waited ${maxAge.toHumanString()} or more: the bot is not consuming the completion queue (down, or not wired to it), so users are not told their transcriptions finished. Messages expire after 4 days.`,
+      });
+    }
+
+    const intake = props.intakeQueue;
+    if (intake) {
+      this.alarm('IntakeDeadLetters', {
+        metric: intake.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: fiveMinutes,
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        description:
+          'A transcription request on the intake queue was not started: refused (message attribute "refusal": invalid-input, invalid-attempt, name-taken, execution-refused; "refusal_detail" says why) or its StartExecution failed five times (see the start-execution log group for "Execution not started"). That user got no transcription. Fix the cause or the message, then redrive the dead letter queue to the intake queue (a repeated start is harmless).',
+      });
+      const maxAge = props.intakeQueueMaxAge ?? Duration.minutes(10);
+      this.alarm('IntakeQueueBacklog', {
+        metric: intake.queue.metricApproximateAgeOfOldestMessage({
+          period: fiveMinutes,
+          statistic: 'Maximum',
+        }),
+        threshold: maxAge.toSeconds(),
+        description: `The oldest transcription request on the intake queue has waited ${maxAge.toHumanString()} or more: StartExecution is failing (throttling, an outage, a permission) or the bot sends faster than intakeMaxConcurrency starts. Check the start-execution log group for "Execution not started" and the ExecutionsThrottled alarm.`,
       });
     }
 
@@ -392,6 +427,27 @@ export class TranscriptionMonitoring extends Construct {
           title: 'Completion queue: oldest message (s)',
           width: 12,
           left: [completion.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum' })],
+        }),
+      );
+    }
+    if (intake) {
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: 'Intake queue',
+          width: 12,
+          left: [
+            intake.queue.metricNumberOfMessagesSent({ statistic: 'Sum', label: 'sent' }),
+            intake.queue.metricNumberOfMessagesDeleted({ statistic: 'Sum', label: 'started or refused' }),
+            intake.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+              statistic: 'Maximum',
+              label: 'dead letters',
+            }),
+          ],
+        }),
+        new GraphWidget({
+          title: 'Intake queue: oldest message (s)',
+          width: 12,
+          left: [intake.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum' })],
         }),
       );
     }

@@ -28,6 +28,9 @@ export type StepName = (typeof STEP_NAMES)[number];
 /** The scheduled Lambda that deletes this deployment's leftover AssemblyAI jobs (the `step` dimension of its metrics). */
 export const SWEEP_STEP = 'sweep-transcripts';
 
+/** The intake queue's consumer (`-c intakeQueue=true`): starts one execution per message, under its deterministic name. */
+export const START_EXECUTION_STEP = 'start-execution';
+
 export const METRIC_NAMES = {
   stepSucceeded: 'StepSucceeded',
   stepFailed: 'StepFailed',

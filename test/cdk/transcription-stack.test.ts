@@ -12,4 +12,5 @@ import './stack/sweeper.js';
 import './stack/monitoring.js';
 import './stack/outputs.js';
 import './stack/webhook.js';
+import './stack/intake.js';
 import './stack/nag.js';

@@ -437,6 +437,8 @@ describe('npm run serve (the CLI)', () => {
         'accessKeyId',
         'bucket',
         'completionQueueUrl',
+        'intakeDeadLetterQueueUrl',
+        'intakeQueueUrl',
         'region',
         's3',
         'secretAccessKey',
