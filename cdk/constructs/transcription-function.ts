@@ -29,6 +29,29 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire as topLevelCreateRequire } from 'module';const require = topLevelCreateRequire(import.meta.url);";
 
 /**
+ * What esbuild leaves out of every bundle (issue 10: nothing bundled that a step does not use).
+ * Each is reached only through a dynamic `import()` that never runs on Lambda, so leaving it out
+ * changes no code path there (were one taken, that import would fail). About 108 KB of every
+ * bundle, the baseline's too, and 22 KB more of Validate's. test/cdk/bundling.test.ts checks that
+ * nothing else is left out and only dynamically; test/lambdas/validate-audio-bundle.test.ts that the
+ * bundled Validate judges every audio fixture as its sources do.
+ * - The AWS SDK's credential providers for profiles, SSO, `credential_process` and web-identity
+ *   token files, with the STS, SSO and sign-in clients they bring: the default chain tries the
+ *   environment first, and Lambda always puts the role's credentials there.
+ * - music-metadata's MPEG and Ogg parsers (its loaders import them by these relative paths):
+ *   Validate reads MP3/MP2/AAC and Ogg with its own code and never hands them to music-metadata
+ *   (lambdas/validate-audio/validate-audio.ts, `probe`), which picks a parser by the MIME type.
+ */
+export const NEVER_LOADED_MODULES = [
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-web-identity',
+  './MpegParser.js',
+  './OggParser.js',
+] as const;
+
+/**
  * The esbuild options of every step's bundle, shared with `scripts/bundle-report.ts` so that the
  * sizes and cold starts it measures are those of the deployed code.
  */
@@ -37,10 +60,20 @@ export const ESM_BUNDLING = {
   mainFields: ['module', 'main'],
   banner: ESM_REQUIRE_BANNER,
   minify: true,
+  // Source maps (issue 10; `npx tsx scripts/bundle-report.ts --source-maps`, 30 fresh Node 24
+  // processes per bundle and choice, table in docs/observability.md). A linked map costs nothing
+  // at import (no map: Validate 162 ms, linked map 163 ms); `--enable-source-maps` makes Node read
+  // and parse every map while importing: +6 to +26 ms per cold start, median +17 (baseline 104 →
+  // 122 ms, Submit 154 → 172, the webhook receiver 155 → 181). So the map ships in the asset
+  // (Validate's zip ≈ 230 KB without it, 520 KB with) and NODE_OPTIONS does not load it: when
+  // `defineStep` logs an unexpected error it maps that error's stack through the map itself
+  // (`sourceMappedStack`, lambdas/shared/observability.ts), so CloudWatch still shows
+  // `lambdas/…/file.ts:line:col` where it matters. Other traces (an error at import) stay minified.
   sourceMap: true,
   // Stack traces need the mappings, not a second copy of every dependency's source.
   sourcesContent: false,
   bundleAwsSDK: true,
+  externalModules: [...NEVER_LOADED_MODULES],
 } as const satisfies BundlingOptions;
 
 export interface TranscriptionFunctionProps {
@@ -75,8 +108,8 @@ export interface TranscriptionFunctionProps {
 /**
  * A workflow step's Lambda with the service's defaults (see the props for each `@default`):
  * arm64, Node.js 24, X-Ray active tracing, JSON logs into `/aws/lambda/{name}` with retention,
- * and an ES module bundle built by local esbuild (no Docker): minified, with source maps
- * (`NODE_OPTIONS=--enable-source-maps`) and with the AWS SDK inside, so the deployed code runs
+ * and an ES module bundle built by local esbuild (no Docker): minified, with a source map that
+ * Node does not load at start (see `ESM_BUNDLING`) and with the AWS SDK inside, so the deployed code runs
  * the SDK version the tests ran rather than whatever the runtime ships that month. Powertools is
  * set to service `transcription`, namespace `Transcription`. The function gets its own role with
  * no managed policy: log writes to its log group, X-Ray, and what `allow` adds.
@@ -141,14 +174,17 @@ export class TranscriptionFunction extends Construct {
       applicationLogLevelV2: logLevel === 'DEBUG' ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.INFO,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: logLevel,
         // Step results carry S3 keys and transcript ids only, but traces stay metadata-only anyway.
         POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
         ...props.environment,
       },
-      bundling: { ...ESM_BUNDLING, mainFields: [...ESM_BUNDLING.mainFields] },
+      bundling: {
+        ...ESM_BUNDLING,
+        mainFields: [...ESM_BUNDLING.mainFields],
+        externalModules: [...ESM_BUNDLING.externalModules],
+      },
     });
 
     if ((props.tracing ?? Tracing.ACTIVE) !== Tracing.DISABLED) {

@@ -2,7 +2,19 @@
  * Powertools wiring shared by every step: one Logger, Tracer and Metrics per step (created once
  * at cold start), and `defineStep`, which wraps a step's logic with the same log keys, metrics
  * and error reporting everywhere. Steps never log transcript text, presigned URLs or the API key.
+ *
+ * Tracer wraps the X-Ray SDK (aws-xray-sdk-core 3.x), whose context is cls-hooked: an async_hooks
+ * hook, enabled on import, that runs on every promise of the process, traced or not. Measured on
+ * Node 24 (scripts/bench/xray-overhead.ts, table in docs/observability.md): ~2.3 µs per awaited
+ * promise (100,000 awaits: 8 ms without, ~230 ms with); Validate's core, whose parsers await every
+ * read, +20–31 % CPU from the hook and +43–60 % with tracing on (0.7–0.9 ms per captured S3 call);
+ * Format's core a few ms at most. A few ms of CPU per invocation, below one S3 round trip, and no
+ * setting lowers the hook (POWERTOOLS_TRACER_CAPTURE_* choose the subsegments): tracing stays as it
+ * is until the SDK keeps its context in AsyncLocalStorage (aws/aws-xray-sdk-node#338).
  */
+import { readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
@@ -83,6 +95,46 @@ export function stateCorrelation(state: {
   };
 }
 
+/** Each bundle's source map, read on first use (an unexpected error) and kept for the next. */
+const sourceMaps = new Map<string, SourceMap | undefined>();
+
+function sourceMapOf(file: string): SourceMap | undefined {
+  if (!sourceMaps.has(file)) {
+    try {
+      sourceMaps.set(file, new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8'))));
+    } catch {
+      sourceMaps.set(file, undefined);
+    }
+  }
+  return sourceMaps.get(file);
+}
+
+/** A position in an ES module bundle, as a stack frame prints it: `file:///var/task/index.mjs:1:2345`. */
+const BUNDLE_POSITION = /(file:\/\/\/[^\s()]+\.mjs):(\d+):(\d+)/g;
+
+/**
+ * `stack` with each position in a bundle that has a source map replaced by the source's
+ * (`lambdas/validate-audio/validate-audio.ts:181:11`); other positions as they are. What
+ * `--enable-source-maps` would print, without its cost: Node would read and parse every map while
+ * importing, 6–26 ms of each cold start (cdk/constructs/transcription-function.ts), where this reads
+ * one only when an unexpected error is logged.
+ */
+export function sourceMappedStack(stack: string): string {
+  return stack.replace(BUNDLE_POSITION, (position, url: string, line: string, column: string) => {
+    const origin = sourceMapOf(fileURLToPath(url))?.findOrigin(Number(line), Number(column));
+    if (!origin || !('fileName' in origin)) return position;
+    return `${origin.fileName.replace(/^(\.\.\/)+/, '')}:${origin.lineNumber}:${origin.columnNumber}`;
+  });
+}
+
+/** The error (and its causes) with source-mapped stacks, for the log line and for Lambda's error report. */
+function withSourceStack<E extends Error>(error: E): E {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e.stack) e.stack = sourceMappedStack(e.stack);
+  }
+  return error;
+}
+
 const PROVIDER_ERRORS = new Set(['ProviderRateLimited', 'ProviderUnavailable', 'ProviderRejected']);
 
 /**
@@ -126,7 +178,10 @@ export function defineStep<Event, Result>(
           ...(error instanceof ProviderRateLimited && { retry_after_seconds: error.retryAfterSeconds }),
         });
       } else {
-        logger.error('Step failed with an unexpected error', { error_type: type, error: error as Error });
+        logger.error('Step failed with an unexpected error', {
+          error_type: type,
+          error: withSourceStack(error as Error),
+        });
       }
       throw error;
     } finally {

@@ -280,6 +280,8 @@ async function probe(window: ObjectWindow): Promise<Probed> {
   if (MPEG_EXTENSIONS.has(ext)) throw new UnsupportedAudioFormat(messages.damaged('MP3'));
   if (ext === 'mxf') return { container: 'MXF', codec: null, durationSeconds: null };
 
+  // Never Ogg, MP3/MP2 or AAC (all handled above): the bundles leave music-metadata's parsers for
+  // those out (NEVER_LOADED_MODULES in cdk/constructs/transcription-function.ts).
   let result: { format: Partial<IFormat>; capped: boolean };
   try {
     result = await viaMusicMetadata(window, offset, sniffed);

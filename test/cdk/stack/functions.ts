@@ -126,7 +126,6 @@ describe('TranscriptionFunction', () => {
         POWERTOOLS_SERVICE_NAME: 'transcription-dev',
         POWERTOOLS_METRICS_NAMESPACE: 'Transcription',
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
       });
     }
   });
