@@ -53,6 +53,7 @@ import { startEmbeddedS3 } from '../local/embedded-s3.js';
 import { startLocalWebhookMode } from '../local/webhook-mode.js';
 import { type LambdaHandlers, LocalWorkflow, loadLambdaHandlers } from '../local/workflow.js';
 import { BASELINE, type ColdStart, measureColdStarts } from './bench/cold-start.js';
+import { measureTranscriptMemory } from './bench/transcript-memory.js';
 import { virtualClock } from './bench/virtual-clock.js';
 
 /**
@@ -317,7 +318,9 @@ interface Goal {
   detail: string;
 }
 
-function goals(allRuns: RunSummary[], coldStarts: ColdStart[]): Goal[] {
+type TranscriptMemory = Awaited<ReturnType<typeof measureTranscriptMemory>>;
+
+function goals(allRuns: RunSummary[], coldStarts: ColdStart[], memory: TranscriptMemory): Goal[] {
   const runs = allRuns.filter((r) => r.mode === 'poll');
   const callbacks = allRuns.filter((r) => r.mode === 'callback');
   const run = (audio: number, provider: Provider = 'published') =>
@@ -388,6 +391,16 @@ function goals(allRuns: RunSummary[], coldStarts: ColdStart[]): Goal[] {
           .filter((c) => c.bundle_kb > 800)
           .map((c) => `${c.lambda} ${c.bundle_kb} KB`)
           .join(', ') || 'all within',
+    },
+    {
+      name: `10-h transcript (${memory.transcript_mb} MB): Check peak RSS ≤ 200 MB`,
+      verdict: verdict(memory.check_peak_rss_mb <= 200),
+      detail: `${memory.check_peak_rss_mb} MB`,
+    },
+    {
+      name: '10-h transcript: Format < 1 s',
+      verdict: verdict(memory.format_ms < 1000),
+      detail: `${memory.format_ms} ms (peak RSS ${memory.format_peak_rss_mb} MB)`,
     },
     {
       name: 'callback: ≤ 8 transitions for any audio length (every run)',
@@ -605,6 +618,8 @@ async function main(): Promise<number> {
 
     original.error(`  cold starts: ${COLD_START_PROCESSES} processes per bundle…`);
     const cold = await measureColdStarts(COLD_START_PROCESSES);
+    original.error('  a 10-h transcript through Check and Format, in fresh processes…');
+    const memory = await measureTranscriptMemory();
     const wallSeconds = (performance.now() - wallStarted) / 1000;
 
     console.log(
@@ -669,7 +684,7 @@ async function main(): Promise<number> {
     );
     console.log('');
     console.log('Goals (poll mode and published provider unless said):');
-    const results = goals(runs, cold.results);
+    const results = goals(runs, cold.results, memory);
     for (const goal of results) {
       console.log(`  ${goal.verdict.padEnd(12)} ${goal.name.padEnd(62)} ${goal.detail}`);
     }
@@ -698,6 +713,7 @@ async function main(): Promise<number> {
           memory_mb: MEMORY_MB,
           runs,
           cold_start: cold.results,
+          transcript_memory: memory,
           goals: results,
           wall_seconds: Number(wallSeconds.toFixed(1)),
         },
