@@ -453,3 +453,43 @@ export function loadIntakeQueueConfig(source: ContextSource): IntakeQueueConfig 
     ),
   };
 }
+
+/**
+ * The REST API's settings (`cdk/constructs/rest-api.ts`), read from the same context and kept
+ * beside `DeploymentConfig` like the intake queue's: one optional feature's knobs.
+ */
+export interface RestApiConfig {
+  /**
+   * `restApi`: an API Gateway REST API with IAM (SigV4) authorization, `POST /transcriptions`
+   * (StartExecution under the deterministic name) and `GET /transcriptions/{user_id}/{file_id}`
+   * (the result object). @default false
+   */
+  enabled: boolean;
+  /**
+   * `restApiRateLimit`: the stage's steady request rate per second, for every method (1–10000).
+   * Below Step Functions' StartExecution refill rate (150/s in most regions) so a burst of starts is
+   * throttled at the API with a 429 the bot can retry, not inside the integration. @default 50
+   */
+  rateLimit: number;
+  /** `restApiBurstLimit`: the stage's burst (token bucket size), 1–5000. @default 100 */
+  burstLimit: number;
+}
+
+export function loadRestApiConfig(source: ContextSource): RestApiConfig {
+  const context = new ContextReader(source);
+  return {
+    enabled: context.boolean('restApi', false),
+    rateLimit: context.number(
+      'restApiRateLimit',
+      50,
+      (n) => n >= 1 && n <= 10_000,
+      'a number of requests per second from 1 to 10000 (API Gateway account default)',
+    ),
+    burstLimit: context.number(
+      'restApiBurstLimit',
+      100,
+      (n) => Number.isInteger(n) && n >= 1 && n <= 5000,
+      'a whole number from 1 to 5000 (API Gateway account default)',
+    ),
+  };
+}

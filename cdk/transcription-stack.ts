@@ -7,11 +7,17 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { serviceNameOf } from '../lambdas/shared/telemetry-names.js';
-import { type DeploymentConfig, loadIntakeQueueConfig, loadTranscriptSweepConfig } from './config.js';
+import {
+  type DeploymentConfig,
+  loadIntakeQueueConfig,
+  loadRestApiConfig,
+  loadTranscriptSweepConfig,
+} from './config.js';
 import { AssemblyAiApiKey } from './constructs/assemblyai-api-key.js';
 import { BotAccessPolicy } from './constructs/bot-access-policy.js';
 import { ExecutionFinalizer } from './constructs/execution-finalizer.js';
 import { IntakeQueue } from './constructs/intake-queue.js';
+import { TranscriptionRestApi } from './constructs/rest-api.js';
 import { TranscriptSweeper } from './constructs/transcript-sweeper.js';
 import { TranscriptionMonitoring } from './constructs/transcription-monitoring.js';
 import { TranscriptionSteps, WORKFLOW_STEPS } from './constructs/transcription-steps.js';
@@ -37,6 +43,8 @@ export class TranscriptionStack extends Stack {
   readonly webhook?: WebhookReceiver;
   /** Present with `intakeQueue=true` only. */
   readonly intake?: IntakeQueue;
+  /** Present with `restApi=true` only. */
+  readonly restApi?: TranscriptionRestApi;
   readonly monitoring: TranscriptionMonitoring;
   readonly botAccess: BotAccessPolicy;
 
@@ -150,6 +158,18 @@ export class TranscriptionStack extends Stack {
       });
     }
 
+    const restApi = loadRestApiConfig(this.node);
+    if (restApi.enabled) {
+      this.restApi = new TranscriptionRestApi(this, 'RestApi', {
+        restApi,
+        stateMachine: this.workflow.stateMachine,
+        storage: this.storage,
+        name: prefix,
+        logRetention,
+        logRemovalPolicy: removalPolicy,
+      });
+    }
+
     this.monitoring = new TranscriptionMonitoring(this, 'Monitoring', {
       stateMachine: this.workflow.stateMachine,
       functions: [
@@ -165,6 +185,7 @@ export class TranscriptionStack extends Stack {
           deadLetterQueue: this.finalizer.completionDeadLetterQueue,
         },
       intakeQueue: this.intake && { queue: this.intake.queue, deadLetterQueue: this.intake.deadLetterQueue },
+      restApi: this.restApi?.api,
       transcriptSweeper: this.sweeper && { function: this.sweeper.function, interval: this.sweeper.interval },
       providerSteps: ['submit-transcription', 'check-transcript'],
       namePrefix: prefix,
@@ -181,6 +202,7 @@ export class TranscriptionStack extends Stack {
       completionQueueKey: this.finalizer.completionQueueKey,
       intakeQueue: this.intake?.queue,
       intakeQueueKey: this.intake?.encryptionKey,
+      restApiInvokeArns: this.restApi && [this.restApi.invokeArns.start, this.restApi.invokeArns.result],
     });
 
     const bucketName = this.storage.bucket.bucketName;
@@ -217,6 +239,13 @@ export class TranscriptionStack extends Stack {
       });
       new CfnOutput(this, 'IntakeQueueArn', { value: this.intake.queue.queueArn });
     }
+    if (this.restApi) {
+      new CfnOutput(this, 'RestApiUrl', {
+        value: this.restApi.api.url,
+        description:
+          'POST transcriptions and GET transcriptions/{user_id}/{file_id} here, signed with SigV4 (service execute-api)',
+      });
+    }
     if (this.webhook) {
       new CfnOutput(this, 'WebhookUrl', {
         value: this.webhook.url.url,
@@ -241,6 +270,7 @@ export class TranscriptionStack extends Stack {
           ? [`TRANSCRIPTION_COMPLETION_QUEUE_URL=${this.finalizer.completionQueue.queueUrl}`]
           : []),
         ...(this.intake ? [`TRANSCRIPTION_INTAKE_QUEUE_URL=${this.intake.queue.queueUrl}`] : []),
+        ...(this.restApi ? [`TRANSCRIPTION_REST_API_URL=${this.restApi.api.url}`] : []),
       ].join(' '),
       description:
         "The bot's environment in one line: prefix with `export ` in a shell, or split on spaces for a .env file",

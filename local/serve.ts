@@ -1,10 +1,11 @@
 /**
- * `npm run serve -- [--port N] [--s3-port N] [--sqs-port N] [--emulator-port N] [--fast]
+ * `npm run serve -- [--port N] [--s3-port N] [--sqs-port N] [--emulator-port N] [--rest-port N] [--fast]
  * [--execution-timeout SECONDS] [--directory DIR] [--webhook] [--verbose]`
  *
  * A local Step Functions endpoint (local/sfn-endpoint.ts) with the embedded S3, the AssemblyAI
  * emulator (or the real one with ASSEMBLYAI_API_KEY), a completion queue and an intake queue
- * (its messages start executions, as with `-c intakeQueue=true`), for developing the bot against
+ * (its messages start executions, as with `-c intakeQueue=true`) and the REST API's two routes
+ * (as with `-c restApi=true`, unsigned), for developing the bot against
  * the real SDK. When ready, stdout gets exactly one JSON line with the endpoints;
  * everything else goes to stderr. Runs until SIGINT/SIGTERM. Exit code 0 after a clean stop,
  * 1 when it cannot start, 2 on a usage error.
@@ -13,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { startLocalServices } from './sfn-endpoint.js';
 
 const USAGE =
-  'Usage: npm run serve -- [--port N] [--s3-port N] [--sqs-port N] [--emulator-port N] [--fast] [--execution-timeout SECONDS] [--directory DIR] [--webhook] [--verbose]';
+  'Usage: npm run serve -- [--port N] [--s3-port N] [--sqs-port N] [--emulator-port N] [--rest-port N] [--fast] [--execution-timeout SECONDS] [--directory DIR] [--webhook] [--verbose]';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 // stdout carries only the ready line: Powertools logs (POWERTOOLS_DEV, --verbose) go to stderr too.
@@ -53,6 +54,7 @@ function parseCli() {
     s3Port: port(values['s3-port'], '--s3-port'),
     sqsPort: port(values['sqs-port'], '--sqs-port'),
     emulatorPort: port(values['emulator-port'], '--emulator-port'),
+    restApiPort: port(values['rest-port'], '--rest-port'),
     fast: values.fast,
     executionTimeoutSeconds: timeout,
     directory: values.directory,
@@ -68,6 +70,7 @@ function parseOptions() {
       's3-port': { type: 'string' },
       'sqs-port': { type: 'string' },
       'emulator-port': { type: 'string' },
+      'rest-port': { type: 'string' },
       fast: { type: 'boolean', default: false },
       'execution-timeout': { type: 'string' },
       directory: { type: 'string' },

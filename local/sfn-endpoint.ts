@@ -5,8 +5,8 @@
  * StopExecution, RedriveExecution — so `@aws-sdk/client-sfn` and `aws stepfunctions
  * --endpoint-url` work against it unchanged. Executions run on LocalWorkflow (the one local
  * runner) with the real handlers, beside the embedded S3, the AssemblyAI emulator (or the real
- * one), a local completion queue and a local intake queue, whose messages the real start-execution
- * handler starts through this endpoint.
+ * one), a local completion queue, a local intake queue, whose messages the real start-execution
+ * handler starts through this endpoint, and the REST API's two routes (local/rest-api.ts).
  *
  * Kept as the service does where a client can see it: name uniqueness and idempotent starts,
  * statuses, error/cause, history events, the 256 KB input limit, the error codes. Not kept:
@@ -22,6 +22,7 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { completionMessageOf } from '../lambdas/finalize-execution/completion.js';
 import { resultOwner } from '../lambdas/record-failure/record-failure.js';
 import type { CompletionMessage, ExecutionEnding } from '../lambdas/shared/completion-message.js';
+import { loadConfig } from '../lambdas/shared/config.js';
 import {
   DEFAULT_RESULTS_PREFIX,
   MAX_EXECUTION_NAME_LENGTH,
@@ -33,6 +34,7 @@ import { type EmulatorStats, startEmulator } from './assemblyai-emulator/emulato
 import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from './embedded-s3.js';
 import { type IntakeHandler, pollIntakeQueue, startLocalQueues } from './local-completions.js';
 import { LOCAL_BUCKET, providerMode } from './provider-mode.js';
+import { startLocalRestApi } from './rest-api.js';
 import { startLocalWebhookMode } from './webhook-mode.js';
 import {
   type EventLog,
@@ -70,6 +72,10 @@ export interface LocalServicesOptions {
   completions?: boolean;
   /** An intake queue (and its dead-letter queue) whose messages start executions, as `-c intakeQueue=true` deploys. @default true */
   intake?: boolean;
+  /** The REST API of `-c restApi=true` on a local port (no signature checks). @default true */
+  restApi?: boolean;
+  /** Port of the local REST API. @default a free one */
+  restApiPort?: number;
   /** Webhook mode (`transcriptDelivery=webhook` deployed): the emulator's webhooks reach a local receiver. @default false */
   webhook?: boolean;
   /** Diagnostics (never stdout). @default silent */
@@ -90,6 +96,8 @@ export interface LocalServices {
   intakeQueueUrl?: string;
   /** Where the start-execution handler puts the messages it refuses, and SQS those it kept failing on. */
   intakeDeadLetterQueueUrl?: string;
+  /** The local REST API (`POST /transcriptions`, `GET /transcriptions/{user_id}/{file_id}`), unsigned. */
+  restApi?: string;
   /** The bundled AssemblyAI emulator's counters (jobs created, requests, …); absent with another AssemblyAI. */
   emulatorStats?: () => EmulatorStats;
   /** The line `npm run serve` prints. */
@@ -348,6 +356,23 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
       closers.push(() => poller.stop());
       log(`Intake queue at ${intake.queueUrl}: each message starts an execution through this endpoint`);
     }
+    let restApi: string | undefined;
+    if (options.restApi !== false) {
+      const api = await startLocalRestApi({
+        stepfunctions,
+        stateMachineArn,
+        region,
+        s3: s3Client,
+        // The handlers' own configuration, read from the environment set above, as Validate reads it.
+        config: loadConfig(),
+        port: options.restApiPort,
+        log,
+      });
+      closers.push(() => api.close());
+      restApi = api.url;
+      log(`REST API at ${restApi} (as -c restApi=true deploys; signatures are not checked)`);
+    }
+
     const sqsLines = {
       ...(queues && { sqs: queues.endpoint }),
       ...(queue && { completionQueueUrl: queue.queueUrl }),
@@ -362,6 +387,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
       stateMachineArn,
       ...(credentials && { credentials }),
       ...sqsLines,
+      ...(restApi && { restApi }),
       ...(emulator && { emulatorStats: () => emulator.stats() }),
       readyLine: () =>
         JSON.stringify({
@@ -372,6 +398,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
           stateMachineArn,
           ...(credentials && credentials),
           ...sqsLines,
+          ...(restApi && { restApi }),
         }),
       close: closeAll,
     };

@@ -7,6 +7,7 @@
  * (tens to hundreds of voice messages an hour) and explained where they are set.
  */
 import { Duration } from 'aws-cdk-lib';
+import type { RestApiBase } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
   AlarmStatusWidget,
@@ -79,6 +80,12 @@ export interface TranscriptionMonitoringProps {
    * @default Duration.minutes(10)
    */
   intakeQueueMaxAge?: Duration;
+  /**
+   * The REST API (`restApi`): alarms when its 5xx answers (an integration the role may not call, a
+   * Step Functions or S3 outage) reach 5 in 5 minutes. 4xx are the caller's and never page.
+   * @default - no REST API
+   */
+  restApi?: RestApiBase;
   /**
    * System failures (TranscriptionOutcome, outcome=system_error: the provider, storage, timeouts,
    * aborts, bugs) per 15 minutes that raise the SystemFailures alarm. Users' own mistakes
@@ -260,6 +267,15 @@ export class TranscriptionMonitoring extends Construct {
         }),
         threshold: maxAge.toSeconds(),
         description: `The oldest transcription request on the intake queue has waited ${maxAge.toHumanString()} or more: StartExecution is failing (throttling, an outage, a permission) or the bot sends faster than intakeMaxConcurrency starts. Check the start-execution log group for "Execution not started" and the ExecutionsThrottled alarm.`,
+      });
+    }
+
+    if (props.restApi) {
+      this.alarm('RestApi5xx', {
+        metric: props.restApi.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+        threshold: 5,
+        description:
+          'The REST API answered 5xx five times or more in 5 minutes: StartExecution or the S3 read of a result failed behind it (the integration role, a KMS grant, a service outage). The bot got "StartFailed" or "ResultUnavailable". See the stage\'s execution log group API-Gateway-Execution-Logs_{api id}/v1 and its access log (integrationStatus).',
       });
     }
 

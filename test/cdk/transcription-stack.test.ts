@@ -13,4 +13,5 @@ import './stack/monitoring.js';
 import './stack/outputs.js';
 import './stack/webhook.js';
 import './stack/intake.js';
+import './stack/rest-api.js';
 import './stack/nag.js';

@@ -440,6 +440,7 @@ describe('npm run serve (the CLI)', () => {
         'intakeDeadLetterQueueUrl',
         'intakeQueueUrl',
         'region',
+        'restApi',
         's3',
         'secretAccessKey',
         'sqs',
