@@ -16,6 +16,7 @@ import {
   type TranscriptDelivery,
 } from '../lambdas/shared/config.js';
 import { DEFAULT_INPUT_PREFIX, DEFAULT_RESULTS_PREFIX } from '../lambdas/shared/contracts.js';
+import type { StepName } from '../lambdas/shared/telemetry-names.js';
 import { namePrefix } from './naming.js';
 import { readDefinitionFile, retryBudgetAfterDeadlineSeconds } from './retry-budget.js';
 
@@ -492,4 +493,63 @@ export function loadRestApiConfig(source: ContextSource): RestApiConfig {
       'a whole number from 1 to 5000 (API Gateway account default)',
     ),
   };
+}
+
+/**
+ * The steps that may get provisioned concurrency: those whose cold start sits on the user's path,
+ * between the bot's upload and its result (Validate and Submit before the job reaches AssemblyAI,
+ * Check when it sees the job done, Format and Persist before the result exists). Record Failure is
+ * left out: it runs only after a failure, rarely, so environments kept warm for it around the clock
+ * would be paid for almost all the time to save ~0.1 s on an answer that is already a failure.
+ */
+export const PROVISIONED_CONCURRENCY_STEPS = [
+  'validate-audio',
+  'submit-transcription',
+  'check-transcript',
+  'format-segments',
+  'persist-result',
+] as const satisfies readonly StepName[];
+
+export type ProvisionedConcurrencyStep = (typeof PROVISIONED_CONCURRENCY_STEPS)[number];
+
+/** The most provisioned environments one step's version may ask for here. */
+export const MAX_PROVISIONED_CONCURRENCY = 100;
+
+/**
+ * Provisioned concurrency (`cdk/constructs/transcription-steps.ts`), read from the same context and
+ * kept beside `DeploymentConfig` like the intake queue's: one optional feature's knobs.
+ */
+export interface ProvisionedConcurrencyConfig {
+  /**
+   * `provisionedConcurrency`: `step:N,…` (e.g. `validate-audio:2,submit-transcription:1`), N from 1
+   * to 100, on the published version the state machine's definition invokes, so those N execution
+   * environments are initialized before a request arrives. Steps of `PROVISIONED_CONCURRENCY_STEPS`
+   * only. @default {} (none)
+   */
+  byStep: Partial<Record<ProvisionedConcurrencyStep, number>>;
+}
+
+export function loadProvisionedConcurrencyConfig(source: ContextSource): ProvisionedConcurrencyConfig {
+  const key = 'provisionedConcurrency';
+  const context = new ContextReader(source);
+  const byStep: Partial<Record<ProvisionedConcurrencyStep, number>> = {};
+  for (const item of context.list(key, [])) {
+    const match = /^([a-z-]+)\s*:\s*(\S+)$/.exec(item);
+    if (!match) throw new Error(`Context "${key}" must be "step:N,…" (got ${item})`);
+    const [, step, count] = match as unknown as [string, string, string];
+    if (!(PROVISIONED_CONCURRENCY_STEPS as readonly string[]).includes(step)) {
+      throw new Error(
+        `Context "${key}": "${step}" is not one of ${PROVISIONED_CONCURRENCY_STEPS.join(', ')} (the steps whose cold start the user waits for)`,
+      );
+    }
+    if (step in byStep) throw new Error(`Context "${key}": "${step}" is given twice`);
+    const n = Number(count);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_PROVISIONED_CONCURRENCY) {
+      throw new Error(
+        `Context "${key}": "${step}" must get a whole number from 1 to ${MAX_PROVISIONED_CONCURRENCY} (got ${count})`,
+      );
+    }
+    byStep[step as ProvisionedConcurrencyStep] = n;
+  }
+  return { byStep };
 }

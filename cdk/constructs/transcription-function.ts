@@ -103,6 +103,12 @@ export interface TranscriptionFunctionProps {
   readonly runtime?: Runtime;
   /** @default Tracing.ACTIVE (each invocation joins the state machine's X-Ray trace) */
   readonly tracing?: Tracing;
+  /**
+   * Provisioned concurrency on `version`, the published version the state machine invokes (not on
+   * `$LATEST` or an alias, which the definition never names): that many execution environments
+   * are initialized before any request. @default - none
+   */
+  readonly provisionedConcurrency?: number;
 }
 
 /**
@@ -162,6 +168,11 @@ export class TranscriptionFunction extends Construct {
         // A version still named by a running execution's definition must outlive the deploy that
         // replaced it; versions go with the function when the stack is deleted.
         removalPolicy: RemovalPolicy.RETAIN,
+        // On this version, so on exactly what the definition invokes. A deploy that publishes a
+        // new version gives it its own; the old one is retained as it is, concurrency included
+        // (CloudFormation leaves a retained resource untouched), and goes on being billed until
+        // removed by hand: docs/deploy.md, "Provisioned concurrency".
+        provisionedConcurrentExecutions: props.provisionedConcurrency,
       },
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,

@@ -9,7 +9,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type StepName, serviceNameOf } from '../../lambdas/shared/telemetry-names.js';
 import type { DeploymentConfig } from '../config.js';
-import { ASSEMBLYAI_BASE_URLS } from '../config.js';
+import { ASSEMBLYAI_BASE_URLS, loadProvisionedConcurrencyConfig } from '../config.js';
 import { acknowledgeWildcardResources } from '../nag.js';
 import { namePrefix, pascalCase } from '../naming.js';
 import { handlerEntry, LOCK_FILE } from '../paths.js';
@@ -141,6 +141,8 @@ export class TranscriptionSteps extends Construct {
       work: storage.workPrefix,
     };
     const environment = workflowEnvironment(config, storage);
+    // `-c provisionedConcurrency=step:N,…`: on the version each state invokes (off by default).
+    const provisioned: Partial<Record<StepName, number>> = loadProvisionedConcurrencyConfig(this.node).byStep;
 
     const functions: Partial<Record<StepName, TranscriptionFunction>> = {};
     for (const spec of WORKFLOW_STEPS) {
@@ -152,6 +154,7 @@ export class TranscriptionSteps extends Construct {
         memorySize: spec.memorySize,
         timeout: spec.timeout,
         logLevel: config.logLevel,
+        provisionedConcurrency: provisioned[spec.step],
         logRetention: props.logRetention,
         logRemovalPolicy: props.logRemovalPolicy,
         environment: spec.readsApiKey

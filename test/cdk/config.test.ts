@@ -1,5 +1,5 @@
 /** Context parsing: the documented defaults, and a clear error for each bad value. */
-import { loadDeploymentConfig } from '../../cdk/config.js';
+import { loadDeploymentConfig, loadProvisionedConcurrencyConfig } from '../../cdk/config.js';
 import { readDefinitionFile, retryBudgetAfterDeadlineSeconds } from '../../cdk/retry-budget.js';
 import { SPEECH_MODELS } from '../../lambdas/shared/assemblyai-catalog.js';
 
@@ -136,5 +136,41 @@ describe('loadDeploymentConfig', () => {
     [{ existingBucketName: 'team-audio', kms: 'true' }, /existingKmsKeyArn/],
   ])('refuses %j', (context, message) => {
     expect(() => load(context)).toThrow(message);
+  });
+});
+
+describe('loadProvisionedConcurrencyConfig', () => {
+  function provisioned(context: Record<string, unknown> = {}) {
+    return loadProvisionedConcurrencyConfig({ tryGetContext: (key) => context[key] }).byStep;
+  }
+
+  it('is off by default', () => {
+    expect(provisioned()).toEqual({});
+    expect(provisioned({ provisionedConcurrency: '' })).toEqual({});
+  });
+
+  it('reads step:N pairs from the CLI and a list from cdk.json', () => {
+    expect(provisioned({ provisionedConcurrency: 'validate-audio:2, submit-transcription : 1' })).toEqual({
+      'validate-audio': 2,
+      'submit-transcription': 1,
+    });
+    expect(
+      provisioned({
+        provisionedConcurrency: ['check-transcript:100', 'format-segments:1', 'persist-result:3'],
+      }),
+    ).toEqual({ 'check-transcript': 100, 'format-segments': 1, 'persist-result': 3 });
+  });
+
+  it.each([
+    ['record-failure:1', /provisionedConcurrency.*"record-failure" is not one of validate-audio/],
+    ['validate:1', /provisionedConcurrency.*"validate"/],
+    ['validate-audio', /provisionedConcurrency.*step:N/],
+    ['validate-audio:0', /provisionedConcurrency.*1 to 100.*got 0/],
+    ['validate-audio:101', /provisionedConcurrency.*1 to 100/],
+    ['validate-audio:1.5', /provisionedConcurrency.*1 to 100/],
+    ['validate-audio:two', /provisionedConcurrency.*1 to 100/],
+    ['validate-audio:1,validate-audio:2', /provisionedConcurrency.*twice/],
+  ])('refuses %s', (value, message) => {
+    expect(() => provisioned({ provisionedConcurrency: value })).toThrow(message);
   });
 });

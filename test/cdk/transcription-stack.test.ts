@@ -14,4 +14,5 @@ import './stack/outputs.js';
 import './stack/webhook.js';
 import './stack/intake.js';
 import './stack/rest-api.js';
+import './stack/provisioned.js';
 import './stack/nag.js';
