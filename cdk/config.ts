@@ -217,7 +217,10 @@ class ContextReader {
   }
 }
 
-export function loadDeploymentConfig(source: ContextSource): DeploymentConfig {
+export function loadDeploymentConfig(
+  source: ContextSource,
+  options: { stackRegion?: string } = {},
+): DeploymentConfig {
   const context = new ContextReader(source);
   const environment = context.string('environment') ?? 'dev';
   if (!/^[a-z][a-z0-9-]{0,20}$/.test(environment)) {
@@ -325,7 +328,13 @@ export function loadDeploymentConfig(source: ContextSource): DeploymentConfig {
     inputPrefix,
     resultsPrefix,
     workPrefix,
-    assemblyaiRegion: context.oneOf('assemblyaiRegion', ['us', 'eu'] as const, 'us'),
+    // With `regions`, each stack's default follows its AWS region (EU data stays in the EU);
+    // without, it stays `us`, so an existing deployment's endpoint never changes under it.
+    assemblyaiRegion: context.oneOf(
+      'assemblyaiRegion',
+      ['us', 'eu'] as const,
+      options.stackRegion?.startsWith('eu-') ? 'eu' : 'us',
+    ),
     speechModels: speechModels.join(','),
     expectedLanguages: expectedLanguages.join(','),
     fallbackLanguage,
@@ -493,6 +502,50 @@ export function loadRestApiConfig(source: ContextSource): RestApiConfig {
       'a whole number from 1 to 5000 (API Gateway account default)',
     ),
   };
+}
+
+/**
+ * Several regions (`cdk/transcription-app.ts`), read from the same context and kept beside
+ * `DeploymentConfig` like the intake queue's: one optional feature's knobs.
+ */
+export interface RegionsConfig {
+  /**
+   * `regions`: AWS regions, comma-separated (e.g. `eu-central-1,us-east-1`), one stack each
+   * (`wisevoice-transcription-{environment}-{region}`, its bucket suffixed with the region), each
+   * with `assemblyaiRegion` defaulting to `eu` in `eu-*` regions and `us` elsewhere. Nothing is
+   * replicated between them. @default [] (one stack in the CLI's region, today's names)
+   */
+  regions: string[];
+}
+
+export function loadRegionsConfig(source: ContextSource): RegionsConfig {
+  const key = 'regions';
+  const context = new ContextReader(source);
+  const regions = context.list(key, []);
+  const seen = new Set<string>();
+  for (const region of regions) {
+    if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(region)) {
+      throw new Error(`Context "${key}": "${region}" is not an AWS region name like eu-central-1`);
+    }
+    if (seen.has(region)) throw new Error(`Context "${key}": "${region}" is given twice`);
+    seen.add(region);
+  }
+  if (regions.length > 1) {
+    // One bucket, key or secret ARN lives in one region: several stacks cannot all use it.
+    for (const single of ['existingBucketName', 'existingKmsKeyArn'] as const) {
+      if (context.string(single) !== undefined) {
+        throw new Error(
+          `Context "${single}" names a resource in one region and cannot be used with several "${key}"`,
+        );
+      }
+    }
+    if (context.string('existingSecretName')?.startsWith('arn:')) {
+      throw new Error(
+        `Context "existingSecretName" is an ARN of one region; with several "${key}" give the secret's name (created in each region)`,
+      );
+    }
+  }
+  return { regions };
 }
 
 /**

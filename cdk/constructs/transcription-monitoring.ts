@@ -6,7 +6,7 @@
  * metrics and Lambda health. Thresholds are sized for a chat bot's traffic
  * (tens to hundreds of voice messages an hour) and explained where they are set.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import type { RestApiBase } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
@@ -322,7 +322,10 @@ export class TranscriptionMonitoring extends Construct {
     });
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
-      dashboardName: namePrefix,
+      // Dashboard names are account-wide: a stack pinned to a region (-c regions=…) says which.
+      dashboardName: Token.isUnresolved(Stack.of(this).region)
+        ? namePrefix
+        : `${namePrefix}-${Stack.of(this).region}`,
       defaultInterval: Duration.hours(24),
     });
     const steps = props.functions.map((fn) => fn.step);

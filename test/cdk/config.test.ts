@@ -137,6 +137,19 @@ describe('loadDeploymentConfig', () => {
   ])('refuses %j', (context, message) => {
     expect(() => load(context)).toThrow(message);
   });
+
+  it('defaults assemblyaiRegion to the stack region side only when given one (regions)', () => {
+    const forRegion = (stackRegion: string, context: Record<string, unknown> = {}) =>
+      loadDeploymentConfig({ tryGetContext: (key) => context[key] }, { stackRegion }).assemblyaiRegion;
+
+    expect(forRegion('eu-central-1')).toBe('eu');
+    expect(forRegion('eu-west-3')).toBe('eu');
+    expect(forRegion('us-east-1')).toBe('us');
+    expect(forRegion('ap-southeast-2')).toBe('us');
+    expect(forRegion('eu-central-1', { assemblyaiRegion: 'us' })).toBe('us');
+    expect(forRegion('us-east-1', { assemblyaiRegion: 'eu' })).toBe('eu');
+    expect(load().assemblyaiRegion).toBe('us');
+  });
 });
 
 describe('loadProvisionedConcurrencyConfig', () => {
