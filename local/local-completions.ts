@@ -1,13 +1,3 @@
-/**
- * The local SQS of `npm run serve` (fauxqs, in-process): the completion queue — one message per
- * finished execution, in the same `CompletionMessage` shape as the deployed queue (built by the
- * deployed finalizer's `completionMessageOf`), so the bot's consumer code is the same locally —
- * and the intake queue with its dead-letter queue, polled here as the deployed event source
- * mapping polls it, handing each batch to the real start-execution handler and deleting what it
- * did not report as a batch item failure. fauxqs 2 needs Node >= 22.5 (`node:sqlite`); the npm
- * scripts run on Node 24.
- */
-import { randomUUID } from 'node:crypto';
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -16,6 +6,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { CompletionMessage } from '../lambdas/shared/completion-message.js';
+import { lambdaContext } from './workflow.js';
 
 export const COMPLETION_QUEUE_NAME = 'transcription-completions';
 export const INTAKE_QUEUE_NAME = 'transcription-intake';
@@ -156,25 +147,6 @@ function recordOf(message: Message, queueArn: string, region: string): SQSRecord
   };
 }
 
-function lambdaContext(timeoutSeconds: number): Context {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  const functionName = 'transcription-local-start-execution';
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 /**
  * Polls the intake queue like the deployed event source mapping (one poller: the local maximum
  * concurrency is 1): batches of up to INTAKE_BATCH_SIZE to `handler`, then deletes every message
@@ -228,7 +200,7 @@ export function pollIntakeQueue(options: {
       try {
         const response = await options.handler(
           { Records: records },
-          lambdaContext(options.timeoutSeconds ?? 30),
+          lambdaContext('start-execution', options.timeoutSeconds ?? 30),
         );
         failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
       } catch (error) {

@@ -145,7 +145,8 @@ function forLibrary(definition: AslDefinition): AslDefinition {
   return { ...definition, States: states };
 }
 
-function lambdaContext(lambdaName: string, timeoutSeconds: number): Context {
+/** The Lambda context a local invocation gets: names as deployed locally, and a real deadline. */
+export function lambdaContext(lambdaName: string, timeoutSeconds: number): Context {
   const deadline = Date.now() + timeoutSeconds * 1000;
   const functionName = `transcription-local-${lambdaName}`;
   return {

@@ -5,10 +5,11 @@
  * the value at run time.
  */
 import { Arn, ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { secretReadStatements } from '../key-use.js';
 import { acknowledge } from '../nag.js';
 
 export interface AssemblyAiApiKeyProps {
@@ -73,25 +74,6 @@ export class AssemblyAiApiKey extends Construct {
 
   /** `secretsmanager:GetSecretValue` on this secret only, plus decrypt through Secrets Manager when it uses our key. */
   readStatements(): PolicyStatement[] {
-    const statements = [
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [this.policyResource],
-      }),
-    ];
-    if (this.encryptionKey) {
-      statements.push(
-        new PolicyStatement({
-          effect: Effect.ALLOW,
-          actions: ['kms:Decrypt'],
-          resources: [this.encryptionKey.keyArn],
-          conditions: {
-            StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` },
-          },
-        }),
-      );
-    }
-    return statements;
+    return secretReadStatements(this, this.policyResource, this.encryptionKey);
   }
 }

@@ -3,6 +3,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { keyUseThrough } from '../key-use.js';
 import { acknowledgeWildcardResources } from '../nag.js';
 import { executionsArn } from '../naming.js';
 import { OBJECT_PREFIX_WILDCARD_REASON, type TranscriptionStorage } from './transcription-storage.js';
@@ -83,16 +84,7 @@ export class BotAccessPolicy extends Construct {
         }),
       );
       if (props.completionQueueKey) {
-        this.policy.addStatements(
-          new PolicyStatement({
-            effect: Effect.ALLOW,
-            actions: ['kms:Decrypt'],
-            resources: [props.completionQueueKey.keyArn],
-            conditions: {
-              StringEquals: { 'kms:ViaService': `sqs.${props.completionQueue.stack.region}.amazonaws.com` },
-            },
-          }),
-        );
+        this.policy.addStatements(keyUseThrough(this, props.completionQueueKey, 'sqs', ['kms:Decrypt']));
       }
     }
 
@@ -121,14 +113,7 @@ export class BotAccessPolicy extends Construct {
       if (props.intakeQueueKey) {
         // SSE-KMS: a producer needs a data key, and Decrypt when SQS reuses one.
         this.policy.addStatements(
-          new PolicyStatement({
-            effect: Effect.ALLOW,
-            actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-            resources: [props.intakeQueueKey.keyArn],
-            conditions: {
-              StringEquals: { 'kms:ViaService': `sqs.${props.intakeQueue.stack.region}.amazonaws.com` },
-            },
-          }),
+          keyUseThrough(this, props.intakeQueueKey, 'sqs', ['kms:GenerateDataKey', 'kms:Decrypt']),
         );
       }
     }

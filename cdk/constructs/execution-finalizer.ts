@@ -23,6 +23,7 @@ import {
 } from '../../lambdas/finalize-execution/execution-events.js';
 import { FINALIZE_STEP_NAME } from '../../lambdas/shared/telemetry-names.js';
 import type { DeploymentConfig } from '../config.js';
+import { keyUseThrough } from '../key-use.js';
 import { acknowledge } from '../nag.js';
 import { executionsArn, namePrefix } from '../naming.js';
 import { handlerEntry, LOCK_FILE } from '../paths.js';
@@ -153,16 +154,7 @@ export class ExecutionFinalizer extends Construct {
       );
       if (key) {
         // SSE-KMS: a producer needs a data key and Decrypt (SQS checks it when it reuses one).
-        this.function.allow(
-          new PolicyStatement({
-            effect: Effect.ALLOW,
-            actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-            resources: [key.keyArn],
-            conditions: {
-              StringEquals: { 'kms:ViaService': `sqs.${this.completionQueue.stack.region}.amazonaws.com` },
-            },
-          }),
-        );
+        this.function.allow(keyUseThrough(this, key, 'sqs', ['kms:GenerateDataKey', 'kms:Decrypt']));
       }
     }
 

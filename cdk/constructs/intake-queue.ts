@@ -16,7 +16,7 @@
  * Both queues are encrypted (the stack's key with `kms=true`, SQS-managed keys otherwise) and
  * TLS-only; the monitoring construct alarms on the dead letter queue and on a backlog.
  */
-import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
@@ -26,6 +26,7 @@ import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { START_EXECUTION_STEP } from '../../lambdas/shared/telemetry-names.js';
 import type { DeploymentConfig, IntakeQueueConfig } from '../config.js';
+import { keyUseThrough } from '../key-use.js';
 import { executionsArn, namePrefix } from '../naming.js';
 import { handlerEntry, LOCK_FILE } from '../paths.js';
 import { TranscriptionFunction } from './transcription-function.js';
@@ -149,16 +150,7 @@ export class IntakeQueue extends Construct {
     );
     if (key) {
       // Receiving needs Decrypt; sending the refused messages also a data key.
-      this.function.allow(
-        new PolicyStatement({
-          effect: Effect.ALLOW,
-          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resources: [key.keyArn],
-          conditions: {
-            StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.amazonaws.com` },
-          },
-        }),
-      );
+      this.function.allow(keyUseThrough(this, key, 'sqs', ['kms:GenerateDataKey', 'kms:Decrypt']));
     }
 
     // The function depends on its role's policy, and the mapping on the function: CloudFormation

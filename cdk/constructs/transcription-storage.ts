@@ -15,6 +15,7 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { keyUseThrough } from '../key-use.js';
 import { acknowledge } from '../nag.js';
 
 /** What a principal may do with the objects under one key prefix. */
@@ -176,14 +177,7 @@ export class TranscriptionStorage extends Construct {
       ...(actions.has('write') ? ['kms:GenerateDataKey'] : []),
     ];
     if (this.key && kmsActions.length > 0) {
-      statements.push(
-        new PolicyStatement({
-          effect: Effect.ALLOW,
-          actions: kmsActions,
-          resources: [this.key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.bucket.stack.region}.amazonaws.com` } },
-        }),
-      );
+      statements.push(keyUseThrough(this, this.key, 's3', kmsActions));
     }
     return statements;
   }

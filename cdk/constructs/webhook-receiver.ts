@@ -25,6 +25,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config.js';
+import { secretReadStatements } from '../key-use.js';
 import { acknowledge } from '../nag.js';
 import { namePrefix } from '../naming.js';
 import { handlerEntry, LOCK_FILE } from '../paths.js';
@@ -144,26 +145,7 @@ export class WebhookReceiver extends Construct {
 
   /** `secretsmanager:GetSecretValue` on the webhook secret, plus decrypt through Secrets Manager when it uses our key. */
   readStatements(): PolicyStatement[] {
-    const statements = [
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [this.secret.secretArn],
-      }),
-    ];
-    if (this.encryptionKey) {
-      statements.push(
-        new PolicyStatement({
-          effect: Effect.ALLOW,
-          actions: ['kms:Decrypt'],
-          resources: [this.encryptionKey.keyArn],
-          conditions: {
-            StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` },
-          },
-        }),
-      );
-    }
-    return statements;
+    return secretReadStatements(this, this.secret.secretArn, this.encryptionKey);
   }
 
   /** Task responses on this stack's state machine only (a task token names its execution's state machine). */
