@@ -6,10 +6,11 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { serviceNameOf } from '../lambdas/shared/telemetry-names.js';
+import { type StepName, serviceNameOf } from '../lambdas/shared/telemetry-names.js';
 import {
   type DeploymentConfig,
   loadIntakeQueueConfig,
+  loadProvisionedConcurrencyConfig,
   loadRestApiConfig,
   loadTranscriptSweepConfig,
 } from './config.js';
@@ -17,6 +18,7 @@ import { AssemblyAiApiKey } from './constructs/assemblyai-api-key.js';
 import { BotAccessPolicy } from './constructs/bot-access-policy.js';
 import { ExecutionFinalizer } from './constructs/execution-finalizer.js';
 import { IntakeQueue } from './constructs/intake-queue.js';
+import { ProvisionedConcurrencyRelease } from './constructs/provisioned-concurrency-release.js';
 import { TranscriptionRestApi } from './constructs/rest-api.js';
 import { TranscriptSweeper } from './constructs/transcript-sweeper.js';
 import { TranscriptionMonitoring } from './constructs/transcription-monitoring.js';
@@ -45,6 +47,8 @@ export class TranscriptionStack extends Stack {
   readonly intake?: IntakeQueue;
   /** Present with `restApi=true` only. */
   readonly restApi?: TranscriptionRestApi;
+  /** Present with `provisionedConcurrency` only. */
+  readonly provisionedRelease?: ProvisionedConcurrencyRelease;
   readonly monitoring: TranscriptionMonitoring;
   readonly botAccess: BotAccessPolicy;
 
@@ -120,6 +124,17 @@ export class TranscriptionStack extends Stack {
       logRemovalPolicy: removalPolicy,
     });
 
+    const provisioned = Object.keys(loadProvisionedConcurrencyConfig(this.node).byStep) as StepName[];
+    if (provisioned.length > 0) {
+      this.provisionedRelease = new ProvisionedConcurrencyRelease(this, 'ProvisionedConcurrencyRelease', {
+        config,
+        stateMachine: this.workflow.stateMachine,
+        functions: provisioned.map((step) => this.steps.functions[step]),
+        logRetention,
+        logRemovalPolicy: removalPolicy,
+      });
+    }
+
     this.finalizer = new ExecutionFinalizer(this, 'Finalizer', {
       config,
       stateMachine: this.workflow.stateMachine,
@@ -177,6 +192,7 @@ export class TranscriptionStack extends Stack {
         this.finalizer.function,
         ...(this.webhook ? [this.webhook.function] : []),
         ...(this.intake ? [this.intake.function] : []),
+        ...(this.provisionedRelease ? [this.provisionedRelease.function] : []),
       ],
       finalizeDeadLetterQueue: this.finalizer.deadLetterQueue,
       completionQueue: this.finalizer.completionQueue &&

@@ -170,8 +170,8 @@ export class TranscriptionFunction extends Construct {
         removalPolicy: RemovalPolicy.RETAIN,
         // On this version, so on exactly what the definition invokes. A deploy that publishes a
         // new version gives it its own; the old one is retained as it is, concurrency included
-        // (CloudFormation leaves a retained resource untouched), and goes on being billed until
-        // removed by hand: docs/deploy.md, "Provisioned concurrency".
+        // (CloudFormation leaves a retained resource untouched) until ProvisionedConcurrencyRelease
+        // removes it after the deploy: docs/deploy.md, "Provisioned concurrency".
         provisionedConcurrentExecutions: props.provisionedConcurrency,
       },
       logGroup: this.logGroup,

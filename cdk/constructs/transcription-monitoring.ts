@@ -44,7 +44,8 @@ import type { TranscriptionFunction } from './transcription-function.js';
 export { METRICS_NAMESPACE };
 
 /** Functions whose failure means a user never hears back: one error raises their alarm. */
-const MUST_NOT_FAIL = ['record-failure', 'finalize-execution'];
+// A failed release leaves old versions' provisioned concurrency billed.
+const MUST_NOT_FAIL = ['record-failure', 'finalize-execution', 'release-provisioned-concurrency'];
 
 export interface TranscriptionMonitoringProps {
   stateMachine: StateMachine;

@@ -33,13 +33,15 @@ export interface StepTools {
   metrics: Metrics;
 }
 
-/** The workflow's steps, and the Lambdas beside them (finalizer, sweeper, webhook receiver, intake). */
+/** The workflow's steps, and the Lambdas beside them (finalizer, sweeper, webhook receiver, intake, canary, concurrency release). */
 export type ToolsName =
   | StepName
   | 'finalize-execution'
   | 'sweep-transcripts'
   | 'receive-webhook'
-  | 'start-execution';
+  | 'start-execution'
+  | 'run-canary'
+  | 'release-provisioned-concurrency';
 
 /**
  * The Logger at POWERTOOLS_LOG_LEVEL when it is set. With JSON logs Lambda also sets

@@ -3,7 +3,35 @@
  * state machine's DefinitionSubstitutions name, for the configured steps only, and none by default.
  */
 import { WORKFLOW_STEPS } from '../../../cdk/constructs/transcription-steps.js';
-import { type CfnTemplate, functionsByStep, resourcesOfType, STEPS, synth } from '../synth.js';
+import {
+  type CfnResource,
+  type CfnTemplate,
+  functionsByStep,
+  permissionsOf,
+  resourcesOfType,
+  STEPS,
+  synth,
+} from '../synth.js';
+
+const RELEASE_NAME = 'wisevoice-transcription-dev-release-provisioned-concurrency';
+
+function releaseFunction(json: CfnTemplate): { id: string; props: Record<string, unknown> } | undefined {
+  const match = resourcesOfType(json, 'AWS::Lambda::Function').find(
+    ([, r]) => r.Properties.FunctionName === RELEASE_NAME,
+  );
+  return match && { id: match[0], props: match[1].Properties };
+}
+
+/** The rules that invoke a function, by logical id. */
+function rulesTargeting(json: CfnTemplate, functionId: string): CfnResource[] {
+  return resourcesOfType(json, 'AWS::Events::Rule')
+    .map(([, rule]) => rule)
+    .filter((rule) =>
+      ((rule.Properties.Targets ?? []) as { Arn: unknown }[]).some(
+        (t) => JSON.stringify(t.Arn) === JSON.stringify({ 'Fn::GetAtt': [functionId, 'Arn'] }),
+      ),
+    );
+}
 
 /** The provisioned concurrency of the version each step's placeholder resolves to (undefined: none). */
 function concurrencyInvokedByStep(json: CfnTemplate): Record<string, number | undefined> {
@@ -78,5 +106,61 @@ describe('provisioned concurrency', () => {
     ['validate-audio:101', /provisionedConcurrency.*1 to 100/],
   ])('refuses to synthesize with %s', (value, message) => {
     expect(() => synth({ provisionedConcurrency: value })).toThrow(message);
+  });
+});
+
+describe("release of old versions' provisioned concurrency", () => {
+  it('does not exist without provisioned concurrency', () => {
+    expect(releaseFunction(synth().json)).toBeUndefined();
+  });
+
+  it('runs after every stack update and daily, on exactly the provisioned functions', () => {
+    const { json } = synth({ provisionedConcurrency: 'validate-audio:2,check-transcript:1' });
+    const release = releaseFunction(json);
+    if (!release) throw new Error('no release function');
+    const env = (release.props.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    const fns = functionsByStep(json);
+    expect(env.PROVISIONED_FUNCTION_NAMES).toEqual({
+      'Fn::Join': ['', [{ Ref: fns['validate-audio']?.id }, ',', { Ref: fns['check-transcript']?.id }]],
+    });
+    expect(env.STACK_NAME).toEqual({ Ref: 'AWS::StackId' });
+    const rules = rulesTargeting(json, release.id);
+    const patterns = rules.map((r) => r.Properties.EventPattern).filter(Boolean);
+    expect(patterns).toEqual([
+      {
+        source: ['aws.cloudformation'],
+        'detail-type': ['CloudFormation Stack Status Change'],
+        detail: { 'stack-id': [{ Ref: 'AWS::StackId' }], 'status-details': { status: ['UPDATE_COMPLETE'] } },
+      },
+    ]);
+    expect(rules.map((r) => r.Properties.ScheduleExpression).filter(Boolean)).toEqual(['rate(1 day)']);
+  });
+
+  it('may list and delete provisioned concurrency of those functions only, and read the stack and definition', () => {
+    const { json } = synth({ provisionedConcurrency: 'validate-audio:2,check-transcript:1' });
+    const release = releaseFunction(json);
+    if (!release) throw new Error('no release function');
+    const fns = functionsByStep(json);
+    const machineId = resourcesOfType(json, 'AWS::StepFunctions::StateMachine')[0]?.[0] ?? '';
+    const roleId = (release.props.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    const permissions = permissionsOf(json, roleId, {
+      [fns['validate-audio']?.id ?? '']: 'validate',
+      [fns['check-transcript']?.id ?? '']: 'check',
+      [machineId]: 'machine',
+    }).filter((p) => !/^(logs|xray):/.test(p));
+
+    expect(permissions).toEqual([
+      'cloudformation:DescribeStacks <AWS::StackId>',
+      'lambda:DeleteProvisionedConcurrencyConfig <check.Arn>',
+      'lambda:DeleteProvisionedConcurrencyConfig <check.Arn>:*',
+      'lambda:DeleteProvisionedConcurrencyConfig <validate.Arn>',
+      'lambda:DeleteProvisionedConcurrencyConfig <validate.Arn>:*',
+      'lambda:ListProvisionedConcurrencyConfigs <check.Arn>',
+      'lambda:ListProvisionedConcurrencyConfigs <check.Arn>:*',
+      'lambda:ListProvisionedConcurrencyConfigs <validate.Arn>',
+      'lambda:ListProvisionedConcurrencyConfigs <validate.Arn>:*',
+      'states:DescribeStateMachine <machine>',
+    ]);
   });
 });

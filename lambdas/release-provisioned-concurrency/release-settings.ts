@@ -1,0 +1,19 @@
+/** Names shared by the release Lambda and the CDK construct that deploys it (no SDK imports). */
+
+/** The Lambda's name (its folder, and the `step` dimension of its metrics). */
+export const PROVISIONED_RELEASE_STEP = 'release-provisioned-concurrency';
+
+export const PROVISIONED_RELEASE_ENV = {
+  /** This deployment's stack ARN: the run waits until it is settled. */
+  stackName: 'STACK_NAME',
+  stateMachineArn: 'STATE_MACHINE_ARN',
+  /** Comma-separated names of the functions with provisioned concurrency. */
+  functionNames: 'PROVISIONED_FUNCTION_NAMES',
+} as const;
+
+export const PROVISIONED_RELEASE_METRICS = {
+  /** Per run: old versions whose provisioned concurrency was removed. */
+  released: 'ProvisionedConcurrencyReleased',
+  /** Per run: old versions whose removal failed (still billed; retried). */
+  failed: 'ProvisionedConcurrencyReleaseFailed',
+} as const;
