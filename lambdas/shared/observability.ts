@@ -33,14 +33,13 @@ export interface StepTools {
   metrics: Metrics;
 }
 
-/** The workflow's steps, and the Lambdas beside them (finalizer, sweeper, webhook receiver, intake, canary, concurrency release). */
+/** The workflow's steps, and the Lambdas beside them (finalizer, sweeper, webhook receiver, intake, concurrency release). */
 export type ToolsName =
   | StepName
   | 'finalize-execution'
   | 'sweep-transcripts'
   | 'receive-webhook'
   | 'start-execution'
-  | 'run-canary'
   | 'release-provisioned-concurrency';
 
 /**
