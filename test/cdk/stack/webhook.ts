@@ -9,7 +9,6 @@ import {
   logicalId,
   permissionsOf,
   resourcesOfType,
-  roleOf,
   STEPS,
   type Statement,
   type Synthesized,
@@ -56,6 +55,10 @@ function apiKeySecretOf(json: CfnTemplate): string {
 
 function urlOf(json: CfnTemplate): string {
   return logicalId(json, 'AWS::Lambda::Url');
+}
+
+function roleOf(props: Record<string, unknown>): string {
+  return (props.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
 }
 
 function logGroupOf(props: Record<string, unknown>): string {
