@@ -6,26 +6,17 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { ConfigurationError } from '../shared/errors.js';
 import { createStepTools, defineStep } from '../shared/observability.js';
 import { releaseProvisionedConcurrency } from './release-provisioned-concurrency.js';
 import {
-  PROVISIONED_RELEASE_ENV,
+  loadReleaseSettings,
   PROVISIONED_RELEASE_METRICS,
   PROVISIONED_RELEASE_STEP,
 } from './release-settings.js';
 
 const tools = createStepTools(PROVISIONED_RELEASE_STEP);
 
-function required(name: string): string {
-  const value = process.env[name]?.trim();
-  if (!value) throw new ConfigurationError(`${name} is not set`);
-  return value;
-}
-
-const stackName = required(PROVISIONED_RELEASE_ENV.stackName);
-const stateMachineArn = required(PROVISIONED_RELEASE_ENV.stateMachineArn);
-const functionNames = required(PROVISIONED_RELEASE_ENV.functionNames).split(',');
+const settings = loadReleaseSettings();
 const lambda = tools.tracer.captureAWSv3Client(new LambdaClient({}));
 const sfn = tools.tracer.captureAWSv3Client(new SFNClient({}));
 const cloudformation = tools.tracer.captureAWSv3Client(new CloudFormationClient({}));
@@ -38,9 +29,7 @@ export const handler = defineStep(
       lambda,
       sfn,
       cloudformation,
-      stackName,
-      stateMachineArn,
-      functionNames,
+      ...settings,
     });
     metrics.addMetric(PROVISIONED_RELEASE_METRICS.released, MetricUnit.Count, summary.released.length);
     metrics.addMetric(PROVISIONED_RELEASE_METRICS.failed, MetricUnit.Count, summary.failed.length);

@@ -1,4 +1,5 @@
 /** Names shared by the release Lambda and the CDK construct that deploys it (no SDK imports). */
+import { requiredEnv } from '../shared/config.js';
 
 /** The Lambda's name (its folder, and the `step` dimension of its metrics). */
 export const PROVISIONED_RELEASE_STEP = 'release-provisioned-concurrency';
@@ -17,3 +18,17 @@ export const PROVISIONED_RELEASE_METRICS = {
   /** Per run: old versions whose removal failed (still billed; retried). */
   failed: 'ProvisionedConcurrencyReleaseFailed',
 } as const;
+
+export interface ReleaseSettings {
+  stackName: string;
+  stateMachineArn: string;
+  functionNames: string[];
+}
+
+export function loadReleaseSettings(env: Record<string, string | undefined> = process.env): ReleaseSettings {
+  return {
+    stackName: requiredEnv(env, PROVISIONED_RELEASE_ENV.stackName),
+    stateMachineArn: requiredEnv(env, PROVISIONED_RELEASE_ENV.stateMachineArn),
+    functionNames: requiredEnv(env, PROVISIONED_RELEASE_ENV.functionNames).split(','),
+  };
+}

@@ -115,7 +115,8 @@ function delivery(env: Env): TranscriptDelivery {
 /** The longest in-Lambda hold: Check's Lambda timeout (50 s) less the time it keeps in reserve. */
 export const MAX_CHECK_HOLD_SECONDS = 30;
 
-function required(env: Env, name: string): string {
+/** A variable that must be set and not blank (ConfigurationError otherwise), read once at cold start. */
+export function requiredEnv(env: Env, name: string): string {
   const value = env[name]?.trim();
   if (!value) throw new ConfigurationError(`${name} must be set`);
   return value;
@@ -194,7 +195,7 @@ export function loadConfig(env: Env = process.env): WorkflowConfig {
   }
   const confidenceThreshold = fraction(env, 'ASSEMBLYAI_LANGUAGE_CONFIDENCE_THRESHOLD', 0);
   return {
-    bucket: required(env, 'TRANSCRIPTION_BUCKET'),
+    bucket: requiredEnv(env, 'TRANSCRIPTION_BUCKET'),
     inputPrefix: prefix(env, 'INPUT_PREFIX', DEFAULT_INPUT_PREFIX),
     inputPerUser: boolean(env, 'INPUT_PER_USER', true),
     resultsPrefix: prefix(env, 'RESULTS_PREFIX', DEFAULT_RESULTS_PREFIX),

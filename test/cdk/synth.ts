@@ -123,6 +123,22 @@ export function functionsByStep(json: CfnTemplate): Record<string, { id: string;
   return result;
 }
 
+/** The `AWS::Lambda::Function` with this `FunctionName`, when the template has one. */
+export function functionNamed(
+  json: CfnTemplate,
+  name: string,
+): { id: string; props: Record<string, unknown> } | undefined {
+  const match = resourcesOfType(json, 'AWS::Lambda::Function').find(
+    ([, r]) => r.Properties.FunctionName === name,
+  );
+  return match && { id: match[0], props: match[1].Properties };
+}
+
+/** The logical id of a function's role, from the function's properties. */
+export function roleOf(props: Record<string, unknown>): string {
+  return (props.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+}
+
 /** The function of one step; throws when the template has none. */
 export function functionOf(json: CfnTemplate, step: string): { id: string; props: Record<string, unknown> } {
   const fn = functionsByStep(json)[step];

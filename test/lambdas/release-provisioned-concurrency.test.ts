@@ -21,6 +21,8 @@ import {
   releaseProvisionedConcurrency,
   versionsNamedBy,
 } from '../../lambdas/release-provisioned-concurrency/release-provisioned-concurrency.js';
+import { loadReleaseSettings } from '../../lambdas/release-provisioned-concurrency/release-settings.js';
+import { ConfigurationError } from '../../lambdas/shared/errors.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-central-1';
@@ -223,5 +225,21 @@ describe('releaseProvisionedConcurrency', () => {
     expect(summary.failed).toEqual([
       { version: `${fnName('validate-audio')}:6`, error_type: 'ResourceConflictException' },
     ]);
+  });
+});
+
+describe('loadReleaseSettings', () => {
+  const env = { STACK_NAME: STACK, STATE_MACHINE_ARN: MACHINE, PROVISIONED_FUNCTION_NAMES: 'a,b' };
+
+  it('reads the stack, the state machine and the provisioned functions', () => {
+    expect(loadReleaseSettings(env)).toEqual({
+      stackName: STACK,
+      stateMachineArn: MACHINE,
+      functionNames: ['a', 'b'],
+    });
+  });
+
+  it.each(Object.keys(env))('fails fast without %s', (name) => {
+    expect(() => loadReleaseSettings({ ...env, [name]: ' ' })).toThrow(ConfigurationError);
   });
 });

@@ -12,6 +12,7 @@ import {
   logicalId,
   permissionsOf,
   resourcesOfType,
+  roleOf,
   type Statement,
   type Synthesized,
   statementLines,
@@ -55,10 +56,6 @@ function aliases(json: CfnTemplate): Record<string, string> {
   const keys = resourcesOfType(json, 'AWS::KMS::Key');
   if (keys.length === 1) result[(keys[0] as [string, unknown])[0]] = 'key';
   return result;
-}
-
-function roleOf(props: Record<string, unknown>): string {
-  return (props.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
 }
 
 /** The bot policy's `action resource` lines, named by `aliases` when the stack has the intake queue. */

@@ -6,20 +6,19 @@ import { WORKFLOW_STEPS } from '../../../cdk/constructs/transcription-steps.js';
 import {
   type CfnResource,
   type CfnTemplate,
+  functionNamed,
   functionsByStep,
   permissionsOf,
   resourcesOfType,
+  roleOf,
   STEPS,
   synth,
 } from '../synth.js';
 
 const RELEASE_NAME = 'wisevoice-transcription-dev-release-provisioned-concurrency';
 
-function releaseFunction(json: CfnTemplate): { id: string; props: Record<string, unknown> } | undefined {
-  const match = resourcesOfType(json, 'AWS::Lambda::Function').find(
-    ([, r]) => r.Properties.FunctionName === RELEASE_NAME,
-  );
-  return match && { id: match[0], props: match[1].Properties };
+function releaseFunction(json: CfnTemplate) {
+  return functionNamed(json, RELEASE_NAME);
 }
 
 /** The rules that invoke a function, by logical id. */
@@ -143,7 +142,7 @@ describe("release of old versions' provisioned concurrency", () => {
     if (!release) throw new Error('no release function');
     const fns = functionsByStep(json);
     const machineId = resourcesOfType(json, 'AWS::StepFunctions::StateMachine')[0]?.[0] ?? '';
-    const roleId = (release.props.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    const roleId = roleOf(release.props);
     const permissions = permissionsOf(json, roleId, {
       [fns['validate-audio']?.id ?? '']: 'validate',
       [fns['check-transcript']?.id ?? '']: 'check',

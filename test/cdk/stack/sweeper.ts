@@ -7,20 +7,19 @@ import { configureApp } from '../../../cdk/transcription-app.js';
 import {
   type CfnResource,
   type CfnTemplate,
+  functionNamed,
   logicalId,
   permissionsOf,
   resourcesOfType,
+  roleOf,
   type Synthesized,
   synth,
 } from '../synth.js';
 
 const NAME = 'wisevoice-transcription-dev-sweep-transcripts';
 
-function sweeperFunction(json: CfnTemplate): { id: string; props: Record<string, unknown> } | undefined {
-  const match = resourcesOfType(json, 'AWS::Lambda::Function').find(
-    ([, r]) => r.Properties.FunctionName === NAME,
-  );
-  return match && { id: match[0], props: match[1].Properties };
+function sweeperFunction(json: CfnTemplate) {
+  return functionNamed(json, NAME);
 }
 
 function sweeperOf(json: CfnTemplate) {
@@ -49,10 +48,6 @@ function alarmMetric(alarm: CfnResource['Properties']) {
     return { ...entry.MetricStat.Metric, Period: entry.MetricStat.Period, Statistic: entry.MetricStat.Stat };
   const { Namespace, MetricName, Dimensions, Period, Statistic } = alarm;
   return { Namespace, MetricName, Dimensions, Period, Statistic };
-}
-
-function roleOf(props: Record<string, unknown>): string {
-  return (props.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
 }
 
 describe('TranscriptSweeper', () => {

@@ -9,6 +9,7 @@ import {
   logicalId,
   permissionsOf,
   resourcesOfType,
+  roleOf,
   STEPS,
   type Statement,
   type Synthesized,
@@ -55,10 +56,6 @@ function apiKeySecretOf(json: CfnTemplate): string {
 
 function urlOf(json: CfnTemplate): string {
   return logicalId(json, 'AWS::Lambda::Url');
-}
-
-function roleOf(props: Record<string, unknown>): string {
-  return (props.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
 }
 
 function logGroupOf(props: Record<string, unknown>): string {
