@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { completionMessageOf } from '../lambdas/finalize-execution/completion.js';
+import { completionMessageOf, isCanaryEnding } from '../lambdas/finalize-execution/completion.js';
 import { resultOwner } from '../lambdas/record-failure/record-failure.js';
 import type { CompletionMessage, ExecutionEnding } from '../lambdas/shared/completion-message.js';
 import { loadConfig } from '../lambdas/shared/config.js';
@@ -335,7 +335,8 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
           stored,
           { resultsPrefix: DEFAULT_RESULTS_PREFIX },
         );
-        queue.publish(message);
+        // As deployed: the live canary's endings never reach the bot's queue.
+        if (!isCanaryEnding(message)) queue.publish(message);
       },
       log,
     });

@@ -10,6 +10,7 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand, type SendMessageCommandInput, type SQSClient } from '@aws-sdk/client-sqs';
 import { resultOwner } from '../record-failure/record-failure.js';
+import { CANARY_COMPLETED_METRIC, isCanaryExecution } from '../shared/canary.js';
 import { COMPLETION_MESSAGE_VERSION, type CompletionMessage } from '../shared/completion-message.js';
 import { resultKey, type TranscriptionResult, tellsEndOf } from '../shared/contracts.js';
 import { ConfigurationError, type ErrorType, errorCategory, isErrorType } from '../shared/errors.js';
@@ -126,6 +127,20 @@ export function recordCompletionMetrics(
   }
 }
 
+/** A canary's ending (see shared/canary.ts): never on the bot's queue, never in the bot's outcome metrics. */
+export function isCanaryEnding(message: Pick<CompletionMessage, 'execution_name' | 'user_id'>): boolean {
+  return isCanaryExecution(message.execution_name, message.user_id);
+}
+
+/**
+ * `CanaryCompleted`: 1 when the canary's run completed with a result, 0 for any other ending. The
+ * canary's alarm wants a 1 in each of its periods, so a run that never ends also alarms.
+ */
+export function recordCanaryMetric(metrics: Pick<Metrics, 'addMetric'>, message: CompletionMessage): void {
+  const completed = message.status === 'SUCCEEDED' && message.outcome === 'completed';
+  metrics.addMetric(CANARY_COMPLETED_METRIC, MetricUnit.Count, completed ? 1 : 0);
+}
+
 /**
  * The SendMessage request: the message as the body, and as attributes what a consumer filters or
  * deduplicates on without parsing it — `execution_arn` is the message's stable id (EventBridge
@@ -170,6 +185,8 @@ export interface CompletedExecution {
   /** Absent for a status that is not an ending. */
   message?: CompletionMessage;
   sent: boolean;
+  /** The live canary's ending: finalized like any other, its message never sent. */
+  canary: boolean;
 }
 
 /** The detail with the execution input in it, read with DescribeExecution when the event could not carry it. */
@@ -193,7 +210,7 @@ export async function completeExecution(
 ): Promise<CompletedExecution> {
   const detail = await withInput(event.detail, deps.describeInput);
   const finalized = await finalizeExecution({ detail }, deps);
-  if (!isEndedStatus(detail.status)) return { finalized, sent: false };
+  if (!isEndedStatus(detail.status)) return { finalized, sent: false, canary: false };
 
   const owner = resultOwner({ input: parseExecutionInput(detail.input) });
   const result = owner
@@ -207,7 +224,8 @@ export async function completeExecution(
     resultsPrefix: deps.config.resultsPrefix,
     now: deps.now?.(),
   });
-  if (!deps.sendCompletion) return { finalized, message, sent: false };
+  const canary = isCanaryEnding(message);
+  if (!deps.sendCompletion || canary) return { finalized, message, sent: false, canary };
   await deps.sendCompletion(message);
-  return { finalized, message, sent: true };
+  return { finalized, message, sent: true, canary };
 }

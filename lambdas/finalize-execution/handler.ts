@@ -1,7 +1,7 @@
 /**
  * Lambda entry point for "Finalize execution", the target of the execution status-change rule:
  * every ending is finalized, told on the completion queue (COMPLETION_QUEUE_URL, when the stack
- * has one) and counted in the outcome metrics.
+ * has one) and counted in the outcome metrics; the live canary's endings only in `CanaryCompleted`.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
@@ -15,6 +15,7 @@ import { METRIC_NAMES } from '../shared/telemetry-names.js';
 import {
   completeExecution,
   completionQueueUrlOf,
+  recordCanaryMetric,
   recordCompletionMetrics,
   sqsCompletionSender,
 } from './completion.js';
@@ -42,7 +43,7 @@ export const handler = defineStep(
     ...resultOwner({ input: parseExecutionInput(event.detail?.input) }),
   }),
   async (event: ExecutionStatusChangeEvent, { logger, metrics }) => {
-    const { finalized, message, sent } = await completeExecution(event, {
+    const { finalized, message, sent, canary } = await completeExecution(event, {
       s3,
       config,
       provider,
@@ -55,7 +56,15 @@ export const handler = defineStep(
       logger.warn('Could not delete the transcript at AssemblyAI');
       metrics.addMetric(METRIC_NAMES.providerDeleteFailed, MetricUnit.Count, 1);
     }
-    if (message) {
+    if (message && canary) {
+      recordCanaryMetric(metrics, message);
+      logger.info('Canary run ended (no completion message)', {
+        status: message.status,
+        outcome: message.outcome,
+        error_type: message.error_type,
+        duration_seconds: message.duration_seconds,
+      });
+    } else if (message) {
       // Counted once the message is out: a retried invocation counts its ending once more only
       // when EventBridge delivered the event twice.
       recordCompletionMetrics(metrics, message);

@@ -33,14 +33,15 @@ export interface StepTools {
   metrics: Metrics;
 }
 
-/** The workflow's steps, and the Lambdas beside them (finalizer, sweeper, webhook receiver, intake, concurrency release). */
+/** The workflow's steps, and the Lambdas beside them (finalizer, sweeper, webhook receiver, intake, concurrency release, canary). */
 export type ToolsName =
   | StepName
   | 'finalize-execution'
   | 'sweep-transcripts'
   | 'receive-webhook'
   | 'start-execution'
-  | 'release-provisioned-concurrency';
+  | 'release-provisioned-concurrency'
+  | 'run-canary';
 
 /**
  * The Logger at POWERTOOLS_LOG_LEVEL when it is set. With JSON logs Lambda also sets

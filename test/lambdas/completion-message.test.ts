@@ -14,7 +14,9 @@ import {
   completeExecution,
   completionMessageOf,
   completionQueueUrlOf,
+  isCanaryEnding,
   outcomeOf,
+  recordCanaryMetric,
   recordCompletionMetrics,
   sqsCompletionSender,
 } from '../../lambdas/finalize-execution/completion.js';
@@ -22,6 +24,7 @@ import {
   type ExecutionStatusChangeDetail,
   executionStatusChangeEvent,
 } from '../../lambdas/finalize-execution/finalize-execution.js';
+import { CANARY_USER_ID, canaryRun } from '../../lambdas/shared/canary.js';
 import type { CompletionMessage } from '../../lambdas/shared/completion-message.js';
 import type { CompletedResult, FailedResult, TranscriptionResult } from '../../lambdas/shared/contracts.js';
 import { audioLengthBucket } from '../../lambdas/shared/telemetry-names.js';
@@ -391,5 +394,74 @@ describe('completionQueueUrlOf', () => {
     expect(() => completionQueueUrlOf({ COMPLETION_QUEUE_URL: 'arn:aws:sqs:eu-west-1:1:q' })).toThrow(
       /COMPLETION_QUEUE_URL/,
     );
+  });
+});
+
+describe('the live canary’s endings', () => {
+  const run = canaryRun(new Date('2026-03-01T10:00:00Z'), 'transcription/');
+  const canaryInput = {
+    s3_key: run.s3Key,
+    user_id: CANARY_USER_ID,
+    file_id: run.fileId,
+    bucket: TEST_BUCKET,
+  };
+  const canaryResultKey = `results/${CANARY_USER_ID}/${run.fileId}.json`;
+  const canaryDetail = (overrides: Partial<ExecutionStatusChangeDetail> = {}) =>
+    detail({
+      name: run.executionName,
+      executionArn: `arn:aws:states:eu-west-1:123456789012:execution:wisevoice-transcription-test:${run.executionName}`,
+      input: JSON.stringify(canaryInput),
+      ...overrides,
+    });
+
+  beforeEach(async () => {
+    await s3.client.send(new DeleteObjectCommand({ Bucket: TEST_BUCKET, Key: canaryResultKey }));
+  });
+
+  it('finalizes a failed canary run like any other (its failure result is written) but sends nothing', async () => {
+    const sent: CompletionMessage[] = [];
+
+    const done = await completeExecution(
+      executionStatusChangeEvent(canaryDetail({ status: 'TIMED_OUT', error: 'States.Timeout' })),
+      deps(async (m) => void sent.push(m)).deps,
+    );
+
+    expect(done).toMatchObject({ canary: true, sent: false, finalized: { result: 'written' } });
+    expect(done.message).toMatchObject({ status: 'TIMED_OUT', outcome: 'failed', user_id: CANARY_USER_ID });
+    expect(sent).toEqual([]);
+    expect(JSON.parse((await s3.get(canaryResultKey))?.body ?? 'null')).toMatchObject({ status: 'failed' });
+  });
+
+  it('takes neither the canary’s name without its user nor its user without its name for a canary', async () => {
+    const sent: CompletionMessage[] = [];
+    const send = async (m: CompletionMessage) => void sent.push(m);
+
+    // A bot's execution that happens to be named canary-…, and one of the canary's user under a bot's name.
+    const named = await completeExecution(
+      executionStatusChangeEvent(detail({ name: run.executionName })),
+      deps(send).deps,
+    );
+    const owned = await completeExecution(
+      executionStatusChangeEvent(canaryDetail({ name: `${CANARY_USER_ID}-${run.fileId}` })),
+      deps(send).deps,
+    );
+
+    expect([named.canary, owned.canary]).toEqual([false, false]);
+    expect(sent.map((m) => m.execution_name)).toEqual([run.executionName, `${CANARY_USER_ID}-${run.fileId}`]);
+    expect(isCanaryEnding({ execution_name: run.executionName, user_id: CANARY_USER_ID })).toBe(true);
+  });
+
+  it.each([
+    ['SUCCEEDED', 'completed', 1],
+    ['SUCCEEDED', 'failed', 0],
+    ['FAILED', 'failed', 0],
+    ['TIMED_OUT', null, 0],
+  ] as const)('counts a %s ending with a %p result as CanaryCompleted %i', (status, outcome, expected) => {
+    const added: [string, string, number][] = [];
+    const message = { ...completionMessageOf(canaryDetail({ status }), undefined, config), outcome };
+
+    recordCanaryMetric({ addMetric: (name, unit, value) => void added.push([name, unit, value]) }, message);
+
+    expect(added).toEqual([['CanaryCompleted', 'Count', expected]]);
   });
 });
