@@ -136,7 +136,10 @@ export function isCanaryEnding(message: Pick<CompletionMessage, 'execution_name'
  * `CanaryCompleted`: 1 when the canary's run completed with a result, 0 for any other ending. The
  * canary's alarm wants a 1 in each of its periods, so a run that never ends also alarms.
  */
-export function recordCanaryMetric(metrics: Pick<Metrics, 'addMetric'>, message: CompletionMessage): void {
+export function recordCanaryMetric(
+  metrics: { addMetric(name: string, unit: MetricUnit, value: number): unknown },
+  message: CompletionMessage,
+): void {
   const completed = message.status === 'SUCCEEDED' && message.outcome === 'completed';
   metrics.addMetric(CANARY_COMPLETED_METRIC, MetricUnit.Count, completed ? 1 : 0);
 }
