@@ -137,7 +137,7 @@ export function isCanaryEnding(message: Pick<CompletionMessage, 'execution_name'
  * canary's alarm wants a 1 in each of its periods, so a run that never ends also alarms.
  */
 export function recordCanaryMetric(
-  metrics: { addMetric(name: string, unit: MetricUnit, value: number): unknown },
+  metrics: { addMetric(name: string, unit: Parameters<Metrics['addMetric']>[1], value: number): unknown },
   message: CompletionMessage,
 ): void {
   const completed = message.status === 'SUCCEEDED' && message.outcome === 'completed';
