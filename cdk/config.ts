@@ -532,7 +532,7 @@ export function loadRegionsConfig(source: ContextSource): RegionsConfig {
   }
   if (regions.length > 1) {
     // One bucket, key or secret ARN lives in one region: several stacks cannot all use it.
-    for (const single of ['existingBucketName', 'existingKmsKeyArn'] as const) {
+    for (const single of ['existingBucketName', 'existingKmsKeyArn', 'vpcId'] as const) {
       if (context.string(single) !== undefined) {
         throw new Error(
           `Context "${single}" names a resource in one region and cannot be used with several "${key}"`,
@@ -605,4 +605,74 @@ export function loadProvisionedConcurrencyConfig(source: ContextSource): Provisi
     byStep[step as ProvisionedConcurrencyStep] = n;
   }
   return { byStep };
+}
+
+/**
+ * The VPC the Lambdas run in (`cdk/constructs/transcription-network.ts`), read from the same context
+ * and kept beside `DeploymentConfig` like the intake queue's: one optional feature's knobs. Off by
+ * default: the Lambdas then run in Lambda's own network, as before.
+ */
+export interface VpcConfig {
+  /**
+   * `vpc=create`: a VPC of the stack's own (2 AZs, public subnets for the NAT gateways only, private
+   * subnets with egress for the Lambdas, flow logs, a DNS firewall). `vpcId=vpc-…`: the private
+   * subnets of an existing VPC, looked up in the stack's account and region (one region only).
+   * @default 'none'
+   */
+  mode: 'none' | 'create' | 'existing';
+  /** `vpcId`: the existing VPC (mode `existing` only). */
+  vpcId?: string;
+  /** `vpcNatGateways`: NAT gateways of the created VPC, 1 or 2 (one per AZ, for prod). @default 1 */
+  natGateways: number;
+  /**
+   * `vpcEndpoints`: the S3 gateway endpoint and an interface endpoint per AWS API the Lambdas call.
+   * Off, that traffic leaves through the NAT gateway. @default true
+   */
+  endpoints: boolean;
+  /**
+   * `vpcDnsFirewall`: a Route 53 Resolver DNS Firewall rule group on the VPC that answers only the
+   * AssemblyAI host and AWS service names. @default true with `vpc=create`, false with `vpcId`
+   * (it would filter the VPC owner's other workloads too)
+   */
+  dnsFirewall: boolean;
+}
+
+/** NAT gateways a created VPC may have: one, or one in each of its two AZs. */
+export const MAX_VPC_NAT_GATEWAYS = 2;
+
+export function loadVpcConfig(source: ContextSource): VpcConfig {
+  const context = new ContextReader(source);
+  const create = context.string('vpc');
+  if (create !== undefined && create !== 'create') {
+    throw new Error(
+      `Context "vpc" must be "create" (for an existing VPC give "vpcId=vpc-…" instead) (got ${create})`,
+    );
+  }
+  const vpcId = context.string('vpcId');
+  if (vpcId !== undefined && !/^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/.test(vpcId)) {
+    throw new Error(`Context "vpcId" must be a VPC id like vpc-0123456789abcdef0 (got ${vpcId})`);
+  }
+  if (create && vpcId) throw new Error('Context "vpc=create" and "vpcId" exclude each other: give one');
+  const mode = create ? 'create' : vpcId ? 'existing' : 'none';
+  const given = (key: string) => !['', undefined, null].includes(context.raw(key) as string);
+  for (const key of ['vpcNatGateways', 'vpcEndpoints', 'vpcDnsFirewall']) {
+    if (mode === 'none' && given(key)) throw new Error(`Context "${key}" needs "vpc=create" or "vpcId"`);
+  }
+  if (mode === 'existing' && given('vpcNatGateways')) {
+    throw new Error(
+      'Context "vpcNatGateways" applies to "vpc=create" only (an existing VPC keeps its own NAT)',
+    );
+  }
+  return {
+    mode,
+    vpcId,
+    natGateways: context.number(
+      'vpcNatGateways',
+      1,
+      (n) => Number.isInteger(n) && n >= 1 && n <= MAX_VPC_NAT_GATEWAYS,
+      `1 or ${MAX_VPC_NAT_GATEWAYS} (the Lambdas reach AssemblyAI through it; one per AZ at most)`,
+    ),
+    endpoints: context.boolean('vpcEndpoints', true),
+    dnsFirewall: context.boolean('vpcDnsFirewall', mode === 'create'),
+  };
 }

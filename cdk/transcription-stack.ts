@@ -8,11 +8,13 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { type StepName, serviceNameOf } from '../lambdas/shared/telemetry-names.js';
 import {
+  ASSEMBLYAI_BASE_URLS,
   type DeploymentConfig,
   loadIntakeQueueConfig,
   loadProvisionedConcurrencyConfig,
   loadRestApiConfig,
   loadTranscriptSweepConfig,
+  loadVpcConfig,
 } from './config.js';
 import { AssemblyAiApiKey } from './constructs/assemblyai-api-key.js';
 import { BotAccessPolicy } from './constructs/bot-access-policy.js';
@@ -22,6 +24,7 @@ import { ProvisionedConcurrencyRelease } from './constructs/provisioned-concurre
 import { TranscriptionRestApi } from './constructs/rest-api.js';
 import { TranscriptSweeper } from './constructs/transcript-sweeper.js';
 import { TranscriptionMonitoring } from './constructs/transcription-monitoring.js';
+import { interfaceEndpointsFor, TranscriptionNetwork } from './constructs/transcription-network.js';
 import { TranscriptionSteps, WORKFLOW_STEPS } from './constructs/transcription-steps.js';
 import { TranscriptionStorage } from './constructs/transcription-storage.js';
 import { TranscriptionWorkflow } from './constructs/transcription-workflow.js';
@@ -49,6 +52,8 @@ export class TranscriptionStack extends Stack {
   readonly restApi?: TranscriptionRestApi;
   /** Present with `provisionedConcurrency` only. */
   readonly provisionedRelease?: ProvisionedConcurrencyRelease;
+  /** Present with `vpc=create` or `vpcId` only: every function of the stack then runs in it. */
+  readonly network?: TranscriptionNetwork;
   readonly monitoring: TranscriptionMonitoring;
   readonly botAccess: BotAccessPolicy;
 
@@ -63,6 +68,25 @@ export class TranscriptionStack extends Stack {
       ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
       : RemovalPolicy.DESTROY;
     const logRetention = config.logRetentionDays as RetentionDays;
+    const intake = loadIntakeQueueConfig(this.node);
+    const provisioned = Object.keys(loadProvisionedConcurrencyConfig(this.node).byStep) as StepName[];
+
+    const vpc = loadVpcConfig(this.node);
+    if (vpc.mode !== 'none') {
+      this.network = new TranscriptionNetwork(this, 'Network', {
+        config: vpc,
+        namePrefix: prefix,
+        providerHost: new URL(ASSEMBLYAI_BASE_URLS[config.assemblyaiRegion]).hostname,
+        interfaceEndpoints: interfaceEndpointsFor({
+          completionQueue: config.completionQueue,
+          intakeQueue: intake.enabled,
+          provisionedConcurrency: provisioned.length > 0,
+        }),
+        logRetention,
+        logRemovalPolicy: removalPolicy,
+      });
+    }
+    const network = this.network;
 
     this.storage = new TranscriptionStorage(this, 'Storage', {
       bucketName: config.bucketName,
@@ -93,6 +117,7 @@ export class TranscriptionStack extends Stack {
       apiKey: this.apiKey,
       logRetention,
       logRemovalPolicy: removalPolicy,
+      network,
     });
 
     // Before the workflow: Submit's environment holds the receiver's URL, and the receiver's policy
@@ -109,6 +134,7 @@ export class TranscriptionStack extends Stack {
         removalPolicy,
         logRetention,
         logRemovalPolicy: removalPolicy,
+        network,
       });
     }
 
@@ -124,7 +150,6 @@ export class TranscriptionStack extends Stack {
       logRemovalPolicy: removalPolicy,
     });
 
-    const provisioned = Object.keys(loadProvisionedConcurrencyConfig(this.node).byStep) as StepName[];
     if (provisioned.length > 0) {
       this.provisionedRelease = new ProvisionedConcurrencyRelease(this, 'ProvisionedConcurrencyRelease', {
         config,
@@ -132,6 +157,7 @@ export class TranscriptionStack extends Stack {
         functions: provisioned.map((step) => this.steps.functions[step]),
         logRetention,
         logRemovalPolicy: removalPolicy,
+        network,
       });
     }
 
@@ -142,6 +168,7 @@ export class TranscriptionStack extends Stack {
       apiKey: this.apiKey,
       logRetention,
       logRemovalPolicy: removalPolicy,
+      network,
       completionQueue: config.completionQueue,
       completionQueueKey: this.storage.key,
     });
@@ -154,13 +181,13 @@ export class TranscriptionStack extends Stack {
         apiKey: this.apiKey,
         logRetention,
         logRemovalPolicy: removalPolicy,
+        network,
         executionTimeout: Duration.seconds(config.executionTimeoutSeconds),
         minAge: Duration.seconds(sweep.minAgeSeconds),
         interval: Duration.minutes(sweep.intervalMinutes),
       });
     }
 
-    const intake = loadIntakeQueueConfig(this.node);
     if (intake.enabled) {
       this.intake = new IntakeQueue(this, 'Intake', {
         config,
@@ -170,6 +197,7 @@ export class TranscriptionStack extends Stack {
         encryptionKey: this.storage.key,
         logRetention,
         logRemovalPolicy: removalPolicy,
+        network,
       });
     }
 

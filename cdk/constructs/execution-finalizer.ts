@@ -29,6 +29,7 @@ import { executionsArn, namePrefix } from '../naming.js';
 import { handlerEntry, LOCK_FILE } from '../paths.js';
 import type { AssemblyAiApiKey } from './assemblyai-api-key.js';
 import { TranscriptionFunction } from './transcription-function.js';
+import type { FunctionNetwork } from './transcription-network.js';
 import { workflowEnvironment } from './transcription-steps.js';
 import { OBJECT_PREFIX_WILDCARD_REASON, type TranscriptionStorage } from './transcription-storage.js';
 
@@ -41,6 +42,8 @@ export interface ExecutionFinalizerProps {
   apiKey: AssemblyAiApiKey;
   logRetention: RetentionDays;
   logRemovalPolicy: RemovalPolicy;
+  /** The VPC the function runs in (`-c vpc=create` / `-c vpcId=…`). @default - none */
+  network?: FunctionNetwork;
   /**
    * Create the completion queue and send one message per finished execution to it.
    * @default true (`completionQueue` in the deployment config)
@@ -99,6 +102,7 @@ export class ExecutionFinalizer extends Construct {
       logLevel: config.logLevel,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      network: props.network,
       environment: { ...workflowEnvironment(config, storage), ASSEMBLYAI_API_KEY_SECRET_ID: apiKey.secretId },
     });
     const access = [

@@ -30,6 +30,7 @@ import { keyUseThrough } from '../key-use.js';
 import { executionsArn, namePrefix } from '../naming.js';
 import { handlerEntry, LOCK_FILE } from '../paths.js';
 import { TranscriptionFunction } from './transcription-function.js';
+import type { FunctionNetwork } from './transcription-network.js';
 import { workflowEnvironment } from './transcription-steps.js';
 import type { TranscriptionStorage } from './transcription-storage.js';
 
@@ -60,6 +61,8 @@ export interface IntakeQueueProps {
   maxReceiveCount?: number;
   logRetention: RetentionDays;
   logRemovalPolicy: RemovalPolicy;
+  /** The VPC the function runs in (`-c vpc=create` / `-c vpcId=…`). @default - none */
+  network?: FunctionNetwork;
 }
 
 export class IntakeQueue extends Construct {
@@ -108,6 +111,7 @@ export class IntakeQueue extends Construct {
       logLevel: config.logLevel,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      network: props.network,
       environment: {
         // The bucket and prefixes the input check needs, exactly as Validate gets them.
         ...workflowEnvironment(config, storage),

@@ -20,6 +20,7 @@ import type { DeploymentConfig } from '../config.js';
 import { namePrefix } from '../naming.js';
 import { handlerEntry, LOCK_FILE } from '../paths.js';
 import { TranscriptionFunction } from './transcription-function.js';
+import type { FunctionNetwork } from './transcription-network.js';
 
 /** Why the grant names `function:name:*`: the old versions are not known at synth time. */
 const OLD_VERSIONS_REASON =
@@ -32,6 +33,8 @@ export interface ProvisionedConcurrencyReleaseProps {
   functions: readonly TranscriptionFunction[];
   logRetention: RetentionDays;
   logRemovalPolicy: RemovalPolicy;
+  /** The VPC the function runs in (`-c vpc=create` / `-c vpcId=…`). @default - none */
+  network?: FunctionNetwork;
   /** Between two backstop runs. @default Duration.days(1) */
   interval?: Duration;
 }
@@ -56,6 +59,7 @@ export class ProvisionedConcurrencyRelease extends Construct {
       logLevel: props.config.logLevel,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      network: props.network,
       environment: {
         [PROVISIONED_RELEASE_ENV.stackName]: stack.stackId,
         [PROVISIONED_RELEASE_ENV.stateMachineArn]: props.stateMachine.stateMachineArn,

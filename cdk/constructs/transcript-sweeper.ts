@@ -18,6 +18,7 @@ import { namePrefix } from '../naming.js';
 import { handlerEntry, LOCK_FILE } from '../paths.js';
 import type { AssemblyAiApiKey } from './assemblyai-api-key.js';
 import { TranscriptionFunction } from './transcription-function.js';
+import type { FunctionNetwork } from './transcription-network.js';
 import { workflowEnvironment } from './transcription-steps.js';
 import type { TranscriptionStorage } from './transcription-storage.js';
 
@@ -30,6 +31,8 @@ export interface TranscriptSweeperProps {
   apiKey: AssemblyAiApiKey;
   logRetention: RetentionDays;
   logRemovalPolicy: RemovalPolicy;
+  /** The VPC the function runs in (`-c vpc=create` / `-c vpcId=…`). @default - none */
+  network?: FunctionNetwork;
   /** The state machine's execution timeout: the longest a job can be in use. */
   executionTimeout: Duration;
   /** Jobs created longer ago than this are swept; at least `executionTimeout`, or the synth fails. */
@@ -83,6 +86,7 @@ export class TranscriptSweeper extends Construct {
       logLevel: config.logLevel,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      network: props.network,
       environment: {
         ...workflowEnvironment(config, storage),
         ASSEMBLYAI_API_KEY_SECRET_ID: apiKey.secretId,

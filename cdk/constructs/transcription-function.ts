@@ -4,7 +4,7 @@
  * own role with no managed policy, and makes every wildcard grant carry its reason for cdk-nag.
  */
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Effect, type PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
   ApplicationLogLevel,
   Architecture,
@@ -19,6 +19,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../lambdas/shared/telemetry-names.js';
 import { acknowledge, acknowledgeWildcardResources, hasWildcardResource } from '../nag.js';
+import type { FunctionNetwork } from './transcription-network.js';
 
 /**
  * ESM bundles run `require` for Node built-ins through this shim: some dependencies (e.g. `ws`
@@ -109,7 +110,34 @@ export interface TranscriptionFunctionProps {
    * are initialized before any request. @default - none
    */
   readonly provisionedConcurrency?: number;
+  /**
+   * Run in these private subnets with this security group (`-c vpc=create` / `-c vpcId=…`, see
+   * `TranscriptionNetwork`); the role then also gets the EC2 actions Lambda manages the function's
+   * network interfaces with. @default - Lambda's own network, no VPC
+   */
+  readonly network?: FunctionNetwork;
 }
+
+/**
+ * What Lambda needs on the execution role to create, describe and delete a VPC function's network
+ * interfaces (the actions of AWSLambdaVPCAccessExecutionRole without its log actions on "*"; this
+ * role already writes to its own log group only). Lambda refuses to create a VPC function whose
+ * role lacks them; the function's dependency on its role (policy included) creates it after them and
+ * deletes it before them.
+ */
+export const VPC_NETWORK_INTERFACE_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+] as const;
+
+const XRAY_WILDCARD_REASON =
+  'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions, so AWS requires Resource "*".';
+const VPC_WILDCARD_REASON =
+  'VPC networking: Lambda manages the function\'s network interfaces with the execution role, and ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets work only on Resource "*" (the same actions as the AWS managed policy AWSLambdaVPCAccessExecutionRole, which grants them on "*" too, without its logs actions on "*").';
 
 /**
  * A workflow step's Lambda with the service's defaults (see the props for each `@default`):
@@ -118,7 +146,8 @@ export interface TranscriptionFunctionProps {
  * Node does not load at start (see `ESM_BUNDLING`) and with the AWS SDK inside, so the deployed code runs
  * the SDK version the tests ran rather than whatever the runtime ships that month. Powertools is
  * set to service `transcription`, namespace `Transcription`. The function gets its own role with
- * no managed policy: log writes to its log group, X-Ray, and what `allow` adds.
+ * no managed policy: log writes to its log group, X-Ray, the network interface actions when it
+ * runs in a VPC (`network`), and what `allow` adds.
  */
 export class TranscriptionFunction extends Construct {
   readonly step: string;
@@ -163,6 +192,9 @@ export class TranscriptionFunction extends Construct {
       timeout: props.timeout,
       tracing: props.tracing ?? Tracing.ACTIVE,
       role: this.role,
+      vpc: props.network?.vpc,
+      vpcSubnets: props.network?.subnets,
+      securityGroups: props.network && [props.network.securityGroup],
       currentVersionOptions: {
         description: `Transcription workflow: ${props.step}`,
         // A version still named by a running execution's definition must outlive the deploy that
@@ -198,12 +230,18 @@ export class TranscriptionFunction extends Construct {
       },
     });
 
-    if ((props.tracing ?? Tracing.ACTIVE) !== Tracing.DISABLED) {
-      acknowledge(
-        this,
-        'AwsSolutions-IAM5[Resource::*]',
-        'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions, so AWS requires Resource "*".',
+    if (props.network) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: [...VPC_NETWORK_INTERFACE_ACTIONS], resources: ['*'] }),
       );
+    }
+    // One acknowledgement of the role's "*" with every reason it has: cdk-nag reports it once.
+    const wildcardReasons = [
+      ...((props.tracing ?? Tracing.ACTIVE) !== Tracing.DISABLED ? [XRAY_WILDCARD_REASON] : []),
+      ...(props.network ? [VPC_WILDCARD_REASON] : []),
+    ];
+    if (wildcardReasons.length > 0) {
+      acknowledge(this, 'AwsSolutions-IAM5[Resource::*]', wildcardReasons.join(' '));
     }
   }
 

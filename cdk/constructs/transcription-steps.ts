@@ -15,6 +15,7 @@ import { namePrefix, pascalCase } from '../naming.js';
 import { handlerEntry, LOCK_FILE } from '../paths.js';
 import type { AssemblyAiApiKey } from './assemblyai-api-key.js';
 import { TranscriptionFunction } from './transcription-function.js';
+import type { FunctionNetwork } from './transcription-network.js';
 import {
   OBJECT_PREFIX_WILDCARD_REASON,
   type ObjectAction,
@@ -126,6 +127,8 @@ export interface TranscriptionStepsProps {
   apiKey: AssemblyAiApiKey;
   logRetention: RetentionDays;
   logRemovalPolicy: RemovalPolicy;
+  /** The VPC the function runs in (`-c vpc=create` / `-c vpcId=…`). @default - none */
+  network?: FunctionNetwork;
 }
 
 export class TranscriptionSteps extends Construct {
@@ -157,6 +160,7 @@ export class TranscriptionSteps extends Construct {
         provisionedConcurrency: provisioned[spec.step],
         logRetention: props.logRetention,
         logRemovalPolicy: props.logRemovalPolicy,
+        network: props.network,
         environment: spec.readsApiKey
           ? { ...environment, ASSEMBLYAI_API_KEY_SECRET_ID: apiKey.secretId }
           : environment,

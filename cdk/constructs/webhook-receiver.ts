@@ -31,6 +31,7 @@ import { namePrefix } from '../naming.js';
 import { handlerEntry, LOCK_FILE } from '../paths.js';
 import type { AssemblyAiApiKey } from './assemblyai-api-key.js';
 import { TranscriptionFunction } from './transcription-function.js';
+import type { FunctionNetwork } from './transcription-network.js';
 import { workflowEnvironment } from './transcription-steps.js';
 import { OBJECT_PREFIX_WILDCARD_REASON, type TranscriptionStorage } from './transcription-storage.js';
 
@@ -62,6 +63,8 @@ export interface WebhookReceiverProps {
   removalPolicy?: RemovalPolicy;
   logRetention: RetentionDays;
   logRemovalPolicy: RemovalPolicy;
+  /** The VPC the function runs in (`-c vpc=create` / `-c vpcId=…`). @default - none */
+  network?: FunctionNetwork;
 }
 
 export class WebhookReceiver extends Construct {
@@ -110,6 +113,7 @@ export class WebhookReceiver extends Construct {
       logLevel: config.logLevel,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      network: props.network,
       environment: {
         ...workflowEnvironment(config, storage),
         ASSEMBLYAI_API_KEY_SECRET_ID: apiKey.secretId,

@@ -1,5 +1,10 @@
 /** Context parsing: the documented defaults, and a clear error for each bad value. */
-import { loadDeploymentConfig, loadProvisionedConcurrencyConfig } from '../../cdk/config.js';
+import {
+  loadDeploymentConfig,
+  loadProvisionedConcurrencyConfig,
+  loadRegionsConfig,
+  loadVpcConfig,
+} from '../../cdk/config.js';
 import { readDefinitionFile, retryBudgetAfterDeadlineSeconds } from '../../cdk/retry-budget.js';
 import { SPEECH_MODELS } from '../../lambdas/shared/assemblyai-catalog.js';
 
@@ -185,5 +190,80 @@ describe('loadProvisionedConcurrencyConfig', () => {
     ['validate-audio:1,validate-audio:2', /provisionedConcurrency.*twice/],
   ])('refuses %s', (value, message) => {
     expect(() => provisioned({ provisionedConcurrency: value })).toThrow(message);
+  });
+});
+
+describe('loadVpcConfig', () => {
+  const vpc = (context: Record<string, unknown> = {}) =>
+    loadVpcConfig({ tryGetContext: (key) => context[key] });
+  const VPC_ID = 'vpc-0123456789abcdef0';
+
+  it('is off by default', () => {
+    expect(vpc()).toEqual({
+      mode: 'none',
+      vpcId: undefined,
+      natGateways: 1,
+      endpoints: true,
+      dnsFirewall: false,
+    });
+    expect(vpc({ vpc: '', vpcId: '' }).mode).toBe('none');
+  });
+
+  it('creates a VPC with one NAT gateway, the endpoints and the DNS firewall', () => {
+    expect(vpc({ vpc: 'create' })).toEqual({
+      mode: 'create',
+      vpcId: undefined,
+      natGateways: 1,
+      endpoints: true,
+      dnsFirewall: true,
+    });
+    expect(vpc({ vpc: 'create', vpcNatGateways: 2, vpcEndpoints: false, vpcDnsFirewall: 'false' })).toEqual({
+      mode: 'create',
+      vpcId: undefined,
+      natGateways: 2,
+      endpoints: false,
+      dnsFirewall: false,
+    });
+  });
+
+  it("uses an existing VPC with the endpoints but without the DNS firewall, which would filter its owner's workloads", () => {
+    expect(vpc({ vpcId: VPC_ID })).toEqual({
+      mode: 'existing',
+      vpcId: VPC_ID,
+      natGateways: 1,
+      endpoints: true,
+      dnsFirewall: false,
+    });
+    expect(vpc({ vpcId: 'vpc-0123abcd', vpcEndpoints: 'false', vpcDnsFirewall: 'true' })).toMatchObject({
+      vpcId: 'vpc-0123abcd',
+      endpoints: false,
+      dnsFirewall: true,
+    });
+  });
+
+  it.each([
+    [{ vpc: 'create', vpcId: VPC_ID }, 'Context "vpc=create" and "vpcId" exclude each other'],
+    [{ vpc: 'true' }, /Context "vpc" must be "create" .*got true/],
+    [{ vpcId: 'vpc-xyz' }, /Context "vpcId" must be a VPC id .*got vpc-xyz/],
+    [{ vpcId: 'subnet-0123456789abcdef0' }, /Context "vpcId" must be a VPC id/],
+    [{ vpc: 'create', vpcNatGateways: '0' }, /Context "vpcNatGateways" must be 1 or 2 .*got 0/],
+    [{ vpc: 'create', vpcNatGateways: '1.5' }, /Context "vpcNatGateways" must be 1 or 2/],
+    [{ vpcId: VPC_ID, vpcNatGateways: '2' }, /Context "vpcNatGateways" applies to "vpc=create" only/],
+    [{ vpcNatGateways: '2' }, 'Context "vpcNatGateways" needs "vpc=create" or "vpcId"'],
+    [{ vpcDnsFirewall: 'true' }, 'Context "vpcDnsFirewall" needs "vpc=create" or "vpcId"'],
+    [{ vpc: 'create', vpcEndpoints: 'no' }, /Context "vpcEndpoints" must be true or false/],
+  ])('refuses %j', (context, message) => {
+    expect(() => vpc(context)).toThrow(message);
+  });
+
+  it('refuses an existing VPC, which lives in one region, with several regions, but creates one in each', () => {
+    const regions = (context: Record<string, unknown>) =>
+      loadRegionsConfig({ tryGetContext: (key) => context[key] });
+
+    expect(() => regions({ regions: 'eu-central-1,us-east-1', vpcId: VPC_ID })).toThrow(
+      'Context "vpcId" names a resource in one region and cannot be used with several "regions"',
+    );
+    expect(regions({ regions: 'eu-central-1', vpcId: VPC_ID }).regions).toEqual(['eu-central-1']);
+    expect(regions({ regions: 'eu-central-1,us-east-1', vpc: 'create' }).regions).toHaveLength(2);
   });
 });

@@ -100,6 +100,22 @@ describe('regions', () => {
     for (const { json } of stacks) expect([...baseUrls(json)]).toEqual([ASSEMBLYAI_BASE_URLS.us]);
   }, 120_000);
 
+  it("creates a VPC in each region, whose DNS firewall answers that region's AssemblyAI host", () => {
+    const { stacks, report } = synthAll({ regions: 'eu-central-1,us-east-1', vpc: 'create' });
+    const allowedHosts = stacks.map(({ json }) =>
+      resourcesOfType(json, 'AWS::Route53Resolver::FirewallDomainList')
+        .flatMap(([, r]) => r.Properties.Domains as unknown[])
+        .filter((d) => typeof d === 'string' && d.endsWith('assemblyai.com')),
+    );
+
+    expect(stacks.map(({ json }) => resourcesOfType(json, 'AWS::EC2::VPC').length)).toEqual([1, 1]);
+    expect(allowedHosts).toEqual([
+      [new URL(ASSEMBLYAI_BASE_URLS.eu).hostname],
+      [new URL(ASSEMBLYAI_BASE_URLS.us).hostname],
+    ]);
+    for (const plugin of report.pluginReports) expect(plugin.violations).toEqual([]);
+  }, 120_000);
+
   it('keeps one stack with today’s names without regions', () => {
     const { stacks } = synthAll({});
     expect(stacks.map(({ stack }) => stack.stackName)).toEqual(['wisevoice-transcription-dev']);

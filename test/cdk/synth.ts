@@ -4,7 +4,7 @@
  * and a few lookups the tests share.
  */
 import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
+import { App, type Environment } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { flattenReference } from '../../cdk/nag.js';
 import { PROJECT_ROOT } from '../../cdk/paths.js';
@@ -56,21 +56,24 @@ const CDK_JSON_CONTEXT = JSON.parse(readFileSync(`${PROJECT_ROOT}cdk.json`, 'utf
 
 const cache = new Map<string, Synthesized>();
 
+export interface SynthOptions {
+  bundle?: boolean;
+  /** The stack's account and region, as `cdk` passes them from the CLI profile. @default - environment-agnostic */
+  env?: Environment;
+}
+
 /**
  * Synthesizes with the given context on top of `cdk.json`'s; throws what `cdk synth` would.
  * Results are shared within a test file, since tests only read them.
  */
-export function synth(
-  context: Record<string, unknown> = {},
-  options: { bundle?: boolean } = {},
-): Synthesized {
-  const key = JSON.stringify({ context, bundle: options.bundle ?? false });
+export function synth(context: Record<string, unknown> = {}, options: SynthOptions = {}): Synthesized {
+  const key = JSON.stringify({ context, bundle: options.bundle ?? false, env: options.env });
   const cached = cache.get(key) ?? synthesize(context, options);
   cache.set(key, cached);
   return cached;
 }
 
-function synthesize(context: Record<string, unknown>, options: { bundle?: boolean }): Synthesized {
+function synthesize(context: Record<string, unknown>, options: SynthOptions): Synthesized {
   const app = new App({
     context: {
       ...CDK_JSON_CONTEXT,
@@ -78,7 +81,7 @@ function synthesize(context: Record<string, unknown>, options: { bundle?: boolea
       ...context,
     },
   });
-  const stack = configureApp(app);
+  const stack = configureApp(app, options.env);
   const assembly = app.synth();
   const report = JSON.parse(
     readFileSync(`${assembly.directory}/validation-report.json`, 'utf8'),

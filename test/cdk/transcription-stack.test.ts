@@ -15,4 +15,5 @@ import './stack/webhook.js';
 import './stack/intake.js';
 import './stack/rest-api.js';
 import './stack/provisioned.js';
+import './stack/vpc.js';
 import './stack/nag.js';
