@@ -676,3 +676,53 @@ export function loadVpcConfig(source: ContextSource): VpcConfig {
     dnsFirewall: context.boolean('vpcDnsFirewall', mode === 'create'),
   };
 }
+
+/** The shortest and longest canary intervals: more often only costs; rarer, and two of them exceed a day. */
+export const CANARY_INTERVAL_BOUNDS = { minSeconds: 5 * 60, maxSeconds: 12 * 3600 };
+
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3600, day: 86_400 };
+
+/**
+ * The interval in seconds of an EventBridge `rate(…)` expression, as EventBridge reads it (a value
+ * of 1 takes the singular unit, any other value the plural). A `cron(…)` is refused: the canary's
+ * alarm needs one period per run.
+ */
+export function canaryIntervalSeconds(expression: string): number {
+  const match = RATE.exec(expression);
+  const value = Number(match?.[1]);
+  const unit = match?.[2] ?? '';
+  if (!match || !Number.isSafeInteger(value) || value < 1 || (value === 1) !== !unit.endsWith('s')) {
+    throw new Error(
+      `Context "canary" must be an EventBridge rate expression such as "rate(15 minutes)" or "rate(1 hour)" (got ${expression})`,
+    );
+  }
+  const seconds = value * (UNIT_SECONDS[unit.replace(/s$/, '')] ?? Number.NaN);
+  const { minSeconds, maxSeconds } = CANARY_INTERVAL_BOUNDS;
+  if (!(seconds >= minSeconds && seconds <= maxSeconds)) {
+    throw new Error(
+      `Context "canary" must run between every 5 minutes and every 12 hours (got ${expression})`,
+    );
+  }
+  return seconds;
+}
+
+/**
+ * The live canary (`canary=rate(15 minutes)`, cdk/constructs/live-canary.ts): the bundled sample
+ * through the deployed workflow on that schedule, against the real AssemblyAI. Off by default: each
+ * run is a real (if 5-second) transcription.
+ */
+export type CanaryConfig =
+  | { enabled: false }
+  | {
+      enabled: true;
+      /** The EventBridge schedule expression, as given. */
+      schedule: string;
+      intervalSeconds: number;
+    };
+
+export function loadCanaryConfig(source: ContextSource): CanaryConfig {
+  const schedule = new ContextReader(source).string('canary');
+  if (schedule === undefined) return { enabled: false };
+  return { enabled: true, schedule, intervalSeconds: canaryIntervalSeconds(schedule) };
+}

@@ -9,3 +9,6 @@ export const STATE_MACHINE_DEFINITION = `${PROJECT_ROOT}statemachine/transcripti
 export function handlerEntry(step: string): string {
   return `${PROJECT_ROOT}lambdas/${step}/handler.ts`;
 }
+
+/** The bundled sample (a few seconds of speech): the live canary transcribes it in the deployed stack. */
+export const CANARY_SAMPLE_AUDIO = `${PROJECT_ROOT}local/sample/sample.ogg`;

@@ -10,6 +10,7 @@ import { type StepName, serviceNameOf } from '../lambdas/shared/telemetry-names.
 import {
   ASSEMBLYAI_BASE_URLS,
   type DeploymentConfig,
+  loadCanaryConfig,
   loadIntakeQueueConfig,
   loadProvisionedConcurrencyConfig,
   loadRestApiConfig,
@@ -20,6 +21,7 @@ import { AssemblyAiApiKey } from './constructs/assemblyai-api-key.js';
 import { BotAccessPolicy } from './constructs/bot-access-policy.js';
 import { ExecutionFinalizer } from './constructs/execution-finalizer.js';
 import { IntakeQueue } from './constructs/intake-queue.js';
+import { LiveCanary } from './constructs/live-canary.js';
 import { ProvisionedConcurrencyRelease } from './constructs/provisioned-concurrency-release.js';
 import { TranscriptionRestApi } from './constructs/rest-api.js';
 import { TranscriptSweeper } from './constructs/transcript-sweeper.js';
@@ -52,6 +54,8 @@ export class TranscriptionStack extends Stack {
   readonly restApi?: TranscriptionRestApi;
   /** Present with `provisionedConcurrency` only. */
   readonly provisionedRelease?: ProvisionedConcurrencyRelease;
+  /** Present with `canary` only. */
+  readonly canary?: LiveCanary;
   /** Present with `vpc=create` or `vpcId` only: every function of the stack then runs in it. */
   readonly network?: TranscriptionNetwork;
   readonly monitoring: TranscriptionMonitoring;
@@ -213,6 +217,19 @@ export class TranscriptionStack extends Stack {
       });
     }
 
+    const canary = loadCanaryConfig(this.node);
+    if (canary.enabled) {
+      this.canary = new LiveCanary(this, 'Canary', {
+        config,
+        canary,
+        storage: this.storage,
+        stateMachine: this.workflow.stateMachine,
+        logRetention,
+        logRemovalPolicy: removalPolicy,
+        network,
+      });
+    }
+
     this.monitoring = new TranscriptionMonitoring(this, 'Monitoring', {
       stateMachine: this.workflow.stateMachine,
       functions: [
@@ -221,6 +238,7 @@ export class TranscriptionStack extends Stack {
         ...(this.webhook ? [this.webhook.function] : []),
         ...(this.intake ? [this.intake.function] : []),
         ...(this.provisionedRelease ? [this.provisionedRelease.function] : []),
+        ...(this.canary ? [this.canary.function] : []),
       ],
       finalizeDeadLetterQueue: this.finalizer.deadLetterQueue,
       completionQueue: this.finalizer.completionQueue &&
@@ -231,6 +249,7 @@ export class TranscriptionStack extends Stack {
       intakeQueue: this.intake && { queue: this.intake.queue, deadLetterQueue: this.intake.deadLetterQueue },
       restApi: this.restApi?.api,
       transcriptSweeper: this.sweeper && { function: this.sweeper.function, interval: this.sweeper.interval },
+      canary: this.canary && { function: this.canary.function, interval: this.canary.interval },
       providerSteps: ['submit-transcription', 'check-transcript'],
       namePrefix: prefix,
       serviceName: serviceNameOf(config.environment),

@@ -28,6 +28,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { CANARY_COMPLETED_METRIC } from '../../lambdas/shared/canary.js';
 import {
   AUDIO_LENGTH_BUCKET_NAMES,
   AUDIO_LENGTH_DIMENSION,
@@ -45,7 +46,12 @@ export { METRICS_NAMESPACE };
 
 /** Functions whose failure means a user never hears back: one error raises their alarm. */
 // A failed release leaves old versions' provisioned concurrency billed.
-const MUST_NOT_FAIL = ['record-failure', 'finalize-execution', 'release-provisioned-concurrency'];
+const MUST_NOT_FAIL = [
+  'record-failure',
+  'finalize-execution',
+  'release-provisioned-concurrency',
+  'run-canary',
+];
 
 export interface TranscriptionMonitoringProps {
   stateMachine: StateMachine;
@@ -100,6 +106,13 @@ export interface TranscriptionMonitoringProps {
    * @default - no sweeper
    */
   transcriptSweeper?: { function: TranscriptionFunction; interval: Duration };
+  /**
+   * The live canary (`canary`) and its schedule's interval: alarms when two intervals in a row
+   * passed without a canary run that completed (a failed run counts 0, a run that never ends or
+   * never starts counts nothing, and missing data breaches), and a dashboard row.
+   * @default - no canary
+   */
+  canary?: { function: TranscriptionFunction; interval: Duration };
   /**
    * The steps whose AssemblyAI errors fail the step, and so emit `ProviderErrors` (Persist and
    * Record failure only delete, catch a failure and count `ProviderDeleteFailed` instead).
@@ -304,6 +317,25 @@ export class TranscriptionMonitoring extends Construct {
       });
     }
 
+    const canary = props.canary;
+    if (canary) {
+      this.alarm('CanaryNotCompleting', {
+        metric: stepMetric(
+          props.serviceName,
+          CANARY_COMPLETED_METRIC,
+          FINALIZE_STEP_NAME,
+          'Sum',
+          canary.interval,
+        ),
+        threshold: 1,
+        evaluationPeriods: 2,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        // No canary ending at all is the outage this alarm is for.
+        treatMissingData: TreatMissingData.BREACHING,
+        description: `No live canary run completed in two ${canary.interval.toHumanString()} intervals in a row: the deployed workflow cannot transcribe the bundled sample against the real AssemblyAI (a retired model, a revoked key, a broken deploy or an outage), so the bot's requests are failing too. Open the newest canary-… execution in the Step Functions console; its failed state and error say where. Its ${canary.function.step} Lambda's log group shows whether runs start at all.`,
+      });
+    }
+
     const providerErrors = new MathExpression({
       expression: props.providerSteps.map((_, i) => `FILL(p${i}, 0)`).join(' + '),
       usingMetrics: Object.fromEntries(
@@ -497,13 +529,52 @@ export class TranscriptionMonitoring extends Construct {
         }),
       );
     }
+    if (canary) {
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: 'Live canary: completed runs per interval (expect ≥ 1)',
+          width: 12,
+          left: [
+            stepMetric(
+              props.serviceName,
+              CANARY_COMPLETED_METRIC,
+              FINALIZE_STEP_NAME,
+              'Sum',
+              canary.interval,
+            ).with({ label: 'completed' }),
+            stepMetric(
+              props.serviceName,
+              CANARY_COMPLETED_METRIC,
+              FINALIZE_STEP_NAME,
+              'SampleCount',
+              canary.interval,
+            ).with({ label: 'ended' }),
+          ],
+        }),
+        new GraphWidget({
+          title: 'Canary Lambda',
+          width: 12,
+          left: [canary.function.function.metricErrors({ statistic: 'Sum', period: canary.interval })],
+          right: [canary.function.function.metricDuration({ statistic: 'Maximum', period: canary.interval })],
+        }),
+      );
+    }
     this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: this.alarms }));
   }
 
   /** An alarm to the topic; with `evaluationPeriods` n it fires when n periods in a row breach. */
   private alarm(
     id: string,
-    options: { metric: IMetric; threshold: number; description: string; evaluationPeriods?: number },
+    options: {
+      metric: IMetric;
+      threshold: number;
+      description: string;
+      evaluationPeriods?: number;
+      /** @default GREATER_THAN_OR_EQUAL_TO_THRESHOLD */
+      comparisonOperator?: ComparisonOperator;
+      /** @default NOT_BREACHING: no traffic is not an incident */
+      treatMissingData?: TreatMissingData;
+    },
   ): Alarm {
     const alarm = new Alarm(this, id, {
       alarmName: `${this.namePrefix}-${id}`,
@@ -512,9 +583,8 @@ export class TranscriptionMonitoring extends Construct {
       threshold: options.threshold,
       evaluationPeriods: options.evaluationPeriods ?? 1,
       datapointsToAlarm: options.evaluationPeriods,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      // No traffic is not an incident.
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      comparisonOperator: options.comparisonOperator ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: options.treatMissingData ?? TreatMissingData.NOT_BREACHING,
     });
     alarm.addAlarmAction(new SnsAction(this.topic));
     alarm.addOkAction(new SnsAction(this.topic));

@@ -16,4 +16,5 @@ import './stack/intake.js';
 import './stack/rest-api.js';
 import './stack/provisioned.js';
 import './stack/vpc.js';
+import './stack/canary.js';
 import './stack/nag.js';

@@ -37,7 +37,9 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     transcriptDelivery: 'webhook',
     intakeQueue: 'true',
     provisionedConcurrency: 'submit-transcription:1',
+    canary: 'rate(15 minutes)',
   },
+  'the live canary alone': { canary: 'rate(1 hour)' },
 };
 
 function nagReport(s: Synthesized) {
@@ -113,6 +115,8 @@ describe('cdk-nag AwsSolutions', () => {
         // Per-prefix object grants: keys are per user, file and execution.
         'AwsSolutions-IAM5[Resource::<bucket>/results/*]',
         'AwsSolutions-IAM5[Resource::<bucket>/transcription/*]',
+        // The live canary writes only its own user's canary-* audio keys, one per run.
+        'AwsSolutions-IAM5[Resource::<bucket>/transcription/9007199254740991/canary-*]',
         'AwsSolutions-IAM5[Resource::<bucket>/work/*]',
         // The state machine invokes every version of its step functions (executions keep theirs).
         'AwsSolutions-IAM5[Resource::<step-function>:*]',

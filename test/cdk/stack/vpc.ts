@@ -32,6 +32,7 @@ const CREATE_WITH_EVERYTHING = {
   intakeQueue: 'true',
   restApi: 'true',
   provisionedConcurrency: 'validate-audio:1',
+  canary: 'rate(15 minutes)',
   logRetentionDays: '90',
 };
 
