@@ -45,7 +45,13 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { LANGUAGE_CODES } from '../../lambdas/shared/assemblyai-catalog.js';
-import { FILE_ID_PATTERN, MAX_S3_KEY_BYTES, MAX_SPEAKERS_EXPECTED } from '../../lambdas/shared/contracts.js';
+import {
+  FILE_ID_PATTERN,
+  MAX_S3_KEY_BYTES,
+  MAX_SPEAKERS_EXPECTED,
+  OUTPUT_FORMATS,
+  SPEAKER_LABEL_PATTERN,
+} from '../../lambdas/shared/contracts.js';
 import type { RestApiConfig } from '../config.js';
 import { acknowledge, acknowledgeWildcardResources } from '../nag.js';
 import { OBJECT_PREFIX_WILDCARD_REASON, type TranscriptionStorage } from './transcription-storage.js';
@@ -94,6 +100,26 @@ export function transcriptionRequestModel(policy: { bucket: string; inputPrefix:
       bucket: { type: JsonSchemaType.STRING, enum: [policy.bucket] },
       language_code: { type: JsonSchemaType.STRING, enum: [...LANGUAGE_CODES] },
       speakers_expected: { type: JsonSchemaType.INTEGER, minimum: 1, maximum: MAX_SPEAKERS_EXPECTED },
+      speakers_min: { type: JsonSchemaType.INTEGER, minimum: 1, maximum: MAX_SPEAKERS_EXPECTED },
+      speakers_max: { type: JsonSchemaType.INTEGER, minimum: 1, maximum: MAX_SPEAKERS_EXPECTED },
+      // Names, terms and their limits per model: Validate checks the rest (trimmed lengths, the models).
+      speaker_names: {
+        type: JsonSchemaType.OBJECT,
+        patternProperties: { [SPEAKER_LABEL_PATTERN.source]: { type: JsonSchemaType.STRING, minLength: 1 } },
+        additionalProperties: false,
+      },
+      keyterms: {
+        type: JsonSchemaType.ARRAY,
+        minItems: 1,
+        uniqueItems: true,
+        items: { type: JsonSchemaType.STRING, minLength: 1 },
+      },
+      outputs: {
+        type: JsonSchemaType.ARRAY,
+        minItems: 1,
+        uniqueItems: true,
+        items: { type: JsonSchemaType.STRING, enum: [...OUTPUT_FORMATS] },
+      },
       force: { type: JsonSchemaType.BOOLEAN },
     },
   };

@@ -5,8 +5,17 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { StoredTranscript } from '../shared/assemblyai.js';
+import {
+  buildCues,
+  type CaptionWord,
+  captionRulesFor,
+  type SpeakerNames,
+  toSrt,
+  toText,
+  toVtt,
+} from '../shared/captions.js';
 import type { WorkflowConfig } from '../shared/config.js';
-import { type Segment, segmentProblem } from '../shared/contracts.js';
+import { type OutputFormat, type Segment, segmentProblem } from '../shared/contracts.js';
 import { TranscriptionFailed } from '../shared/errors.js';
 import { getJson, putJson } from '../shared/storage.js';
 import {
@@ -100,20 +109,72 @@ export function validSegments(transcript: StoredTranscript): Segment[] {
   return segments;
 }
 
+/**
+ * The timed words captions are laid out from: AssemblyAI's words, else its utterances' words; a
+ * transcript with text but no word timings spreads each segment's words evenly over the segment.
+ */
+export function captionWordsOf(transcript: StoredTranscript, segments: readonly Segment[]): CaptionWord[] {
+  if (transcript.words && transcript.words.length > 0) return transcript.words;
+  const fromUtterances = (transcript.utterances ?? []).flatMap((u) => u.words ?? []);
+  if (fromUtterances.length > 0) return fromUtterances;
+  return segments.flatMap((segment) => {
+    const words = segment.text.split(/\s+/).filter(Boolean);
+    const step = ((segment.end - segment.start) * 1000) / Math.max(words.length, 1);
+    return words.map((text, i) => ({
+      text,
+      speaker: segment.speaker,
+      start: Math.round(segment.start * 1000 + i * step),
+      end: Math.round(segment.start * 1000 + (i + 1) * step),
+    }));
+  });
+}
+
+/** The requested files' contents: captions from the timed words, plain text from the segments. */
+export function renderOutputs(
+  transcript: StoredTranscript,
+  segments: readonly Segment[],
+  formats: readonly OutputFormat[],
+  names: SpeakerNames,
+): Partial<Record<OutputFormat, string>> {
+  const cues = formats.some((f) => f !== 'txt')
+    ? buildCues(
+        captionWordsOf(transcript, segments),
+        captionRulesFor(transcript.language_code),
+        DEFAULT_SPEAKER,
+      )
+    : [];
+  const render: Record<OutputFormat, () => string> = {
+    srt: () => toSrt(cues, names),
+    vtt: () => toVtt(cues, names),
+    txt: () => toText(segments, names),
+  };
+  return Object.fromEntries(formats.map((format) => [format, render[format]()]));
+}
+
+/** Segments with the request's names in place of AssemblyAI's letters (unnamed letters stay). */
+export function namedSegments(segments: readonly Segment[], names: SpeakerNames): Segment[] {
+  return segments.map((s) => ({ ...s, speaker: names[s.speaker] ?? s.speaker }));
+}
+
 export async function formatSegments(state: SubmittedState, deps: FormatDeps): Promise<SegmentsRef> {
   const { s3, config } = deps;
   const transcriptKey =
     state.transcript.transcript_key ?? workKey(config.workPrefix, state.execution, TRANSCRIPT_OBJECT);
   const transcript = await getJson<StoredTranscript>(s3, config.bucket, transcriptKey);
-  const segments = validSegments(transcript);
+  const lettered = validSegments(transcript);
+  const names = state.request.speaker_names;
+  const outputs = state.request.outputs;
   const document: SegmentsDocument = {
     transcript_id: transcript.id,
     language_code: transcript.language_code ?? null,
     language_confidence: transcript.language_confidence ?? null,
     speech_model_used: transcript.speech_model_used ?? null,
     audio_duration: transcript.audio_duration ?? state.audio.duration_seconds,
-    segments,
+    segments: names ? namedSegments(lettered, names) : lettered,
+    ...(names && { speaker_names: names }),
+    ...(outputs && { outputs: renderOutputs(transcript, lettered, outputs, names ?? {}) }),
   };
+  const segments = document.segments;
   const key = workKey(config.workPrefix, state.execution, SEGMENTS_OBJECT);
   await putJson(s3, config.bucket, key, document);
   return {

@@ -10,9 +10,15 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { TranscriptionProvider } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
-import { type CompletedResult, resultKey, type TranscriptionResult } from '../shared/contracts.js';
+import {
+  type CompletedResult,
+  type OutputFormat,
+  outputKey,
+  resultKey,
+  type TranscriptionResult,
+} from '../shared/contracts.js';
 import { writeResult } from '../shared/result-writer.js';
-import { deleteKeys, getJsonIfExists } from '../shared/storage.js';
+import { deleteKeys, getJsonIfExists, putBytes } from '../shared/storage.js';
 import { processingTimeSeconds } from '../shared/timing.js';
 import {
   type FormattedState,
@@ -37,7 +43,44 @@ export interface PersistedResult {
   provider_copy_deleted: boolean;
 }
 
-function completedResult(state: FormattedState, document: SegmentsDocument, now: Date): CompletedResult {
+/** How each output is served: players and browsers pick captions by these types. */
+export const OUTPUT_CONTENT_TYPES: Record<OutputFormat, string> = {
+  srt: 'application/x-subrip; charset=utf-8',
+  vtt: 'text/vtt; charset=utf-8',
+  txt: 'text/plain; charset=utf-8',
+};
+
+/**
+ * Writes the requested outputs beside the result, before it: a bot that reads the result and
+ * follows `metadata.outputs` always finds them. Their keys, by format.
+ */
+async function writeOutputs(
+  state: FormattedState,
+  document: SegmentsDocument,
+  deps: PersistDeps,
+): Promise<Partial<Record<OutputFormat, string>> | undefined> {
+  if (!document.outputs) return undefined;
+  const keys: Partial<Record<OutputFormat, string>> = {};
+  for (const [format, body] of Object.entries(document.outputs) as [OutputFormat, string][]) {
+    const key = outputKey(deps.config.resultsPrefix, state.request.user_id, state.request.file_id, format);
+    await putBytes(
+      deps.s3,
+      deps.config.bucket,
+      key,
+      Buffer.from(body, 'utf-8'),
+      OUTPUT_CONTENT_TYPES[format],
+    );
+    keys[format] = key;
+  }
+  return keys;
+}
+
+function completedResult(
+  state: FormattedState,
+  document: SegmentsDocument,
+  now: Date,
+  outputs: Partial<Record<OutputFormat, string>> | undefined,
+): CompletedResult {
   return {
     status: 'completed',
     file_id: state.request.file_id,
@@ -54,6 +97,8 @@ function completedResult(state: FormattedState, document: SegmentsDocument, now:
       execution_arn: state.execution.arn,
       s3_key: state.request.s3_key,
       audio_etag: state.audio.etag ?? null,
+      ...(document.speaker_names && { speaker_names: document.speaker_names }),
+      ...(outputs && { outputs }),
     },
   };
 }
@@ -73,7 +118,8 @@ export async function persistResult(state: FormattedState, deps: PersistDeps): P
     }
     return { key, status: 'completed', provider_copy_deleted: config.assemblyai.deleteAfterPersist };
   }
-  const write = await writeResult(s3, config.bucket, key, completedResult(state, document, now()), {
+  const outputs = await writeOutputs(state, document, deps);
+  const write = await writeResult(s3, config.bucket, key, completedResult(state, document, now(), outputs), {
     execution_arn: state.execution.arn,
     s3_key: state.request.s3_key,
     audio_etag: state.audio.etag,

@@ -117,3 +117,70 @@ export function modelCoversLanguage(model: string, languageCode: string): boolea
 export function routeSpeechModel(models: readonly string[], languageCode: string): string | undefined {
   return models.find((m) => modelCoversLanguage(m, languageCode));
 }
+
+/**
+ * Keyterms prompting (`keyterms_prompt`) per model, from AssemblyAI's "Improving transcript
+ * accuracy" docs and the OpenAPI spec: Universal-3 Pro and its successor take up to 1,000 terms of
+ * at most 6 words each, in the model's languages; Universal-2 up to 200, in English only (beta),
+ * and ignores terms shorter than 5 or longer than 50 characters. Models not listed take none.
+ * Universal-3.5 Pro's languages for keyterms are assumed to be its transcription languages: the
+ * docs available here predate it.
+ */
+export interface KeytermSupport {
+  maxTerms: number;
+  maxWordsPerTerm: number;
+  /** Longer terms are ignored by the model, so they are refused. */
+  maxTermChars: number;
+  /** Base languages; `'model'`: every language the model transcribes. */
+  languages: readonly string[] | 'model';
+}
+
+export const KEYTERM_SUPPORT: Readonly<Record<string, KeytermSupport>> = {
+  'universal-3-5-pro': { maxTerms: 1000, maxWordsPerTerm: 6, maxTermChars: 100, languages: 'model' },
+  'universal-2': { maxTerms: 200, maxWordsPerTerm: 6, maxTermChars: 50, languages: ['en'] },
+};
+
+function keytermsCover(model: string, languageCode: string): boolean {
+  const support = KEYTERM_SUPPORT[model];
+  if (!support) return false;
+  return support.languages === 'model'
+    ? modelCoversLanguage(model, languageCode)
+    : support.languages.includes(baseLanguage(languageCode));
+}
+
+/**
+ * Why these keyterms cannot be sent with this deployment's models (and the request's language, when
+ * it names one), or undefined. With a language the job runs on the first model that covers it, so
+ * that model's rules apply; with detection it may run on any model of the list, so the strictest
+ * limits apply (a language a model cannot boost is then AssemblyAI's to skip, silently).
+ */
+export function keytermsProblem(
+  models: readonly string[],
+  languageCode: string | undefined,
+  keyterms: readonly string[],
+): string | undefined {
+  let candidates: string[];
+  if (languageCode) {
+    const model = routeSpeechModel(models, languageCode);
+    if (!model || !keytermsCover(model, languageCode)) {
+      return `keyterms are not available for language_code "${languageCode}" with the speech model it runs on (${model ?? 'none'})`;
+    }
+    candidates = [model];
+  } else {
+    candidates = models.filter((m) => KEYTERM_SUPPORT[m]);
+    if (candidates.length === 0) return "keyterms are not available with this deployment's speech models";
+  }
+  const limits = candidates.map((m) => KEYTERM_SUPPORT[m] as KeytermSupport);
+  const maxTerms = Math.min(...limits.map((l) => l.maxTerms));
+  const maxWords = Math.min(...limits.map((l) => l.maxWordsPerTerm));
+  const maxChars = Math.min(...limits.map((l) => l.maxTermChars));
+  // Every word of a phrase counts against the limit (AssemblyAI's docs for Universal-3 Pro).
+  const words = keyterms.reduce((sum, term) => sum + term.split(/\s+/).length, 0);
+  if (words > maxTerms)
+    return `keyterms must hold at most ${maxTerms} words in all (every word of a phrase counts)`;
+  const tooLong = keyterms.find((t) => t.length > maxChars || t.split(/\s+/).length > maxWords);
+  if (tooLong !== undefined) {
+    return `keyterms must be at most ${maxWords} words and ${maxChars} characters each`;
+  }
+  return undefined;
+}

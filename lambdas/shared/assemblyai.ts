@@ -62,6 +62,10 @@ export interface SubmitRequest {
   /** Absent: automatic language detection. */
   languageCode?: string;
   speakersExpected?: number;
+  /** A speaker range (AssemblyAI's `speaker_options`), instead of `speakersExpected`. */
+  speakersRange?: { min?: number; max?: number };
+  /** AssemblyAI's `keyterms_prompt`, already checked against the models' limits. */
+  keyterms?: string[];
   /** Webhook mode: AssemblyAI POSTs `{transcript_id, status}` here when the job ends, with this header. */
   webhook?: WebhookTarget;
 }
@@ -628,6 +632,17 @@ export function createAssemblyAIProvider(
           ? { language_code: request.languageCode }
           : languageDetectionParams(options.languageDetection)),
         ...(request.speakersExpected ? { speakers_expected: request.speakersExpected } : {}),
+        ...(request.speakersRange && {
+          speaker_options: {
+            ...(request.speakersRange.min !== undefined && {
+              min_speakers_expected: request.speakersRange.min,
+            }),
+            ...(request.speakersRange.max !== undefined && {
+              max_speakers_expected: request.speakersRange.max,
+            }),
+          },
+        }),
+        ...(request.keyterms && request.keyterms.length > 0 && { keyterms_prompt: request.keyterms }),
         ...(request.webhook && {
           webhook_url: request.webhook.url,
           webhook_auth_header_name: request.webhook.authHeaderName,

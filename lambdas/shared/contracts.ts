@@ -89,7 +89,38 @@ export interface TranscriptionInput {
   speakers_expected?: number;
   /** Transcribe again even when a completed result for this file exists. */
   force?: boolean;
+  /** 1-10 each, min ≤ max: a range of speakers instead of `speakers_expected` (not both). */
+  speakers_min?: number;
+  speakers_max?: number;
+  /**
+   * Names the result uses instead of AssemblyAI's letters, e.g. `{"A": "Anna"}`: a segment's
+   * `speaker` is then the name (letters without a name stay letters); `metadata.speaker_names`
+   * keeps the mapping.
+   */
+  speaker_names?: Record<string, string>;
+  /** Words and phrases to boost (AssemblyAI's keyterms prompting); limits per model in KEYTERM_LIMITS. */
+  keyterms?: string[];
+  /** Files written beside the result, `results/{user_id}/{file_id}.{ext}`: captions and plain text. */
+  outputs?: OutputFormat[];
 }
+
+export const OUTPUT_FORMATS = ['srt', 'vtt', 'txt'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** `results/123/abc.srt`: an output file beside the result. */
+export function outputKey(
+  resultsPrefix: string,
+  userId: number,
+  fileId: string,
+  format: OutputFormat,
+): string {
+  return `${resultsPrefix}${userId}/${fileId}.${format}`;
+}
+
+/** AssemblyAI's speaker labels: `A`, `B`, … */
+export const SPEAKER_LABEL_PATTERN = /^[A-Z]$/;
+/** A name as a caption shows it (AssemblyAI's own speaker identification allows 35 characters). */
+export const MAX_SPEAKER_NAME_LENGTH = 35;
 
 /** The execution input after validation and normalization. */
 export interface TranscriptionRequest extends Omit<TranscriptionInput, 'user_id'> {
@@ -138,6 +169,10 @@ export interface CompletedResult {
     s3_key: string;
     /** ETag of that object when it was validated; null for results written before this field. */
     audio_etag: string | null;
+    /** The request's `speaker_names`, when it gave any: which letter each name stands for. */
+    speaker_names?: Record<string, string>;
+    /** The request's `outputs`, each with its key, written before this result. */
+    outputs?: Partial<Record<OutputFormat, string>>;
   };
 }
 

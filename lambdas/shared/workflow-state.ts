@@ -3,7 +3,7 @@
  * It carries references and counts, never transcript text: a state's input/output must stay far
  * below Step Functions' 256 KB limit whatever the audio's length.
  */
-import type { Segment, TranscriptionRequest } from './contracts.js';
+import type { OutputFormat, Segment, TranscriptionRequest } from './contracts.js';
 import type { ErrorType } from './errors.js';
 
 /** From the context object (`$$.Execution`), passed in by the ASL `Parameters`. */
@@ -74,6 +74,10 @@ export interface SegmentsDocument {
   speech_model_used?: string | null;
   audio_duration: number | null;
   segments: Segment[];
+  /** The request's `speaker_names`, already applied to `segments`. */
+  speaker_names?: Record<string, string>;
+  /** The requested output files' contents, for Persist to write beside the result. */
+  outputs?: Partial<Record<OutputFormat, string>>;
 }
 
 export interface ValidatedState {

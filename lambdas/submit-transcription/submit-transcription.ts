@@ -207,6 +207,11 @@ async function submitOrAdopt(
           audioUrl,
           languageCode: state.request.language_code,
           speakersExpected: state.request.speakers_expected,
+          speakersRange:
+            state.request.speakers_min !== undefined || state.request.speakers_max !== undefined
+              ? { min: state.request.speakers_min, max: state.request.speakers_max }
+              : undefined,
+          keyterms: state.request.keyterms,
           webhook,
         });
         fresh = true;

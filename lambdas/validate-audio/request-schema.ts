@@ -10,8 +10,11 @@ import { isLanguageCode } from '../shared/assemblyai-catalog.js';
 import {
   FILE_ID_PATTERN,
   type InputPolicy,
+  MAX_SPEAKER_NAME_LENGTH,
   MAX_SPEAKERS_EXPECTED,
+  OUTPUT_FORMATS,
   parseUserId,
+  SPEAKER_LABEL_PATTERN,
   s3KeyProblem,
   type TranscriptionInput,
   type TranscriptionRequest,
@@ -20,6 +23,57 @@ import {
 
 const POSITIVE_INTEGER = 'must be a positive integer (at most 2^53-1)';
 const SPEAKERS = `must be an integer from 1 to ${MAX_SPEAKERS_EXPECTED}`;
+
+const speakerCount = () =>
+  z.optional(
+    z.number(SPEAKERS).check(z.int(SPEAKERS), z.gte(1, SPEAKERS), z.lte(MAX_SPEAKERS_EXPECTED, SPEAKERS)),
+  );
+
+/** Control characters and line or paragraph separators: a name or term is one line of text. */
+const NOT_ONE_LINE = /[\p{Cc}\u2028\u2029]/u;
+const NAME = `must map AssemblyAI's speaker letters ("A", "B", …) to names of 1-${MAX_SPEAKER_NAME_LENGTH} characters on one line`;
+const KEYTERMS = 'must be a list of 1 or more distinct words or phrases, each one line of text';
+const OUTPUT_FORMAT = `must be one of ${OUTPUT_FORMATS.map((f) => `"${f}"`).join(', ')}`;
+const OUTPUTS = `must be a list of distinct formats among ${OUTPUT_FORMATS.map((f) => `"${f}"`).join(', ')}`;
+
+const speakerNames = z.pipe(
+  z.record(z.string(), z.string(NAME), NAME),
+  z.transform((names, ctx) => {
+    const entries = Object.entries(names).map(([label, name]) => [label, name.trim()] as const);
+    const valid = entries.every(
+      ([label, name]) =>
+        SPEAKER_LABEL_PATTERN.test(label) &&
+        name !== '' &&
+        name.length <= MAX_SPEAKER_NAME_LENGTH &&
+        !NOT_ONE_LINE.test(name),
+    );
+    if (!valid) {
+      ctx.issues.push({ code: 'custom', message: NAME, input: names });
+      return z.NEVER;
+    }
+    return Object.fromEntries(entries);
+  }),
+);
+
+const keyterms = z.pipe(
+  z.array(z.string(KEYTERMS), KEYTERMS),
+  z.transform((terms, ctx) => {
+    const trimmed = terms.map((t) => t.trim().replace(/\s+/g, ' '));
+    if (
+      trimmed.length === 0 ||
+      trimmed.some((t) => !t || NOT_ONE_LINE.test(t)) ||
+      new Set(trimmed).size !== trimmed.length
+    ) {
+      ctx.issues.push({ code: 'custom', message: KEYTERMS, input: terms });
+      return z.NEVER;
+    }
+    return trimmed;
+  }),
+);
+
+const outputs = z
+  .array(z.enum(OUTPUT_FORMATS, OUTPUT_FORMAT), OUTPUTS)
+  .check(z.refine((list) => list.length > 0 && new Set(list).size === list.length, OUTPUTS));
 
 const userId = z.pipe(
   z.union([z.number(), z.string()], POSITIVE_INTEGER),
@@ -62,11 +116,28 @@ export function transcriptionRequestSchema(
             ),
           ),
       ),
-      speakers_expected: z.optional(
-        z.number(SPEAKERS).check(z.int(SPEAKERS), z.gte(1, SPEAKERS), z.lte(MAX_SPEAKERS_EXPECTED, SPEAKERS)),
-      ),
+      speakers_expected: speakerCount(),
+      speakers_min: speakerCount(),
+      speakers_max: speakerCount(),
+      speaker_names: z.optional(speakerNames),
+      keyterms: z.optional(keyterms),
+      outputs: z.optional(outputs),
       force: z.optional(z.boolean()),
     })
+    .check(
+      z.superRefine((request, ctx) => {
+        const { speakers_expected: exact, speakers_min: min, speakers_max: max } = request;
+        if (exact !== undefined && (min !== undefined || max !== undefined)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['speakers_expected'],
+            message: 'must not be given with speakers_min or speakers_max: give an exact count or a range',
+          });
+        } else if (min !== undefined && max !== undefined && min > max) {
+          ctx.addIssue({ code: 'custom', path: ['speakers_min'], message: 'must not be above speakers_max' });
+        }
+      }),
+    )
     .check(
       z.superRefine((request, ctx) => {
         if (policy.inputPerUser === false) return;

@@ -8,6 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type IAudioMetadata, type IFormat, parseFromTokenizer } from 'music-metadata';
 import type * as z from 'zod/mini';
+import { keytermsProblem } from '../shared/assemblyai-catalog.js';
 import type { WorkflowConfig } from '../shared/config.js';
 import {
   resultKey,
@@ -111,6 +112,11 @@ export function parseRequest(input: unknown, config: WorkflowConfig): Transcript
     inputPerUser: config.inputPerUser,
   }).safeParse(input);
   if (!parsed.success) throw new InvalidInput(describeIssues(parsed.error, input as Record<string, unknown>));
+  // What depends on the deployment's speech models, refused here rather than by AssemblyAI after
+  // the audio was uploaded and paid for (or silently ignored by it).
+  const { keyterms, language_code: languageCode } = parsed.data;
+  const problem = keyterms && keytermsProblem(config.assemblyai.speechModels, languageCode, keyterms);
+  if (problem) throw new InvalidInput(`Invalid input: ${problem}`);
   return parsed.data;
 }
 

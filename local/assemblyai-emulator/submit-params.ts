@@ -5,6 +5,7 @@
  */
 import {
   isLanguageCode,
+  KEYTERM_SUPPORT,
   LANGUAGE_CODES,
   routeSpeechModel,
   SPEECH_MODELS,
@@ -160,8 +161,43 @@ export function parseSubmitParams(body: unknown): ParsedSubmit {
       return { error: languageCodeMessage('fallback_language', ['auto']) };
     }
   }
+  const speakerOptions = fields.speaker_options as Record<string, unknown> | undefined;
+  if (speakerOptions !== undefined) {
+    const unknownOption = Object.keys(speakerOptions).find((name) => !SPEAKER_OPTION_FIELDS.has(name));
+    if (unknownOption) return { error: `speaker_options.${unknownOption} is not a valid option` };
+    const { min_speakers_expected: min, max_speakers_expected: max } = speakerOptions;
+    for (const [name, value] of Object.entries({ min_speakers_expected: min, max_speakers_expected: max })) {
+      if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 1)) {
+        return { error: `speaker_options.${name} must be a positive Integer` };
+      }
+    }
+    if (typeof min === 'number' && typeof max === 'number' && max < min) {
+      return { error: 'max_speakers_expected must be greater than or equal to min_speakers_expected' };
+    }
+  }
+
+  const keyterms = fields.keyterms_prompt;
+  if (Array.isArray(keyterms)) {
+    if (!keyterms.every((term) => typeof term === 'string' && term.trim() !== '')) {
+      return { error: 'keyterms_prompt must be a List of non-empty Strings' };
+    }
+    // The model the job runs on refuses more terms or longer ones than it takes (the catalog's limits).
+    const model =
+      typeof languageCode === 'string'
+        ? routeSpeechModel(models as string[], languageCode)
+        : (models[0] as string);
+    const support = model ? KEYTERM_SUPPORT[model] : undefined;
+    if (!support) return { error: `"keyterms_prompt" is not compatible with ${model}.` };
+    const words = keyterms.reduce((sum, term) => sum + term.trim().split(/\s+/).length, 0);
+    if (keyterms.length > support.maxTerms || words > support.maxTerms) {
+      return { error: `keyterms_prompt must contain no more than ${support.maxTerms} WORDS` };
+    }
+  }
   return { params: fields as unknown as SubmitParams, unknownFields };
 }
+
+/** Spec properties of `speaker_options`. */
+const SPEAKER_OPTION_FIELDS = new Set(['min_speakers_expected', 'max_speakers_expected']);
 
 /** The 400 for a language none of the listed models transcribes (wording is the emulator's own). */
 export function unsupportedLanguageMessage(models: readonly string[], languageCode: string): string {

@@ -30,6 +30,8 @@ export interface SubmitParams {
   language_confidence_threshold?: number | null;
   speaker_labels?: boolean | null;
   speakers_expected?: number | null;
+  speaker_options?: { min_speakers_expected?: number; max_speakers_expected?: number } | null;
+  keyterms_prompt?: string[] | null;
   punctuate?: boolean | null;
   format_text?: boolean | null;
   webhook_url?: string | null;
@@ -185,6 +187,8 @@ export function pendingTranscript(
     format_text: params.format_text ?? true,
     speaker_labels: params.speaker_labels ?? false,
     speakers_expected: params.speakers_expected ?? null,
+    ...(params.speaker_options && { speaker_options: params.speaker_options }),
+    ...(params.keyterms_prompt && { keyterms_prompt: params.keyterms_prompt }),
     multichannel: null,
     dual_channel: null,
     webhook_url: params.webhook_url ?? null,
@@ -249,17 +253,70 @@ export function completedTranscript(
   language: JobLanguage,
 ): TranscriptBody {
   const diarized = params.speaker_labels === true;
-  const words = content.words.map((w) => ({ ...w, speaker: diarized ? w.speaker : null }));
+  const spoken = diarized ? withSpeakerCount(content, speakerCountOf(params)) : content;
+  const words = spoken.words.map((w) => ({ ...w, speaker: diarized ? w.speaker : null }));
   return {
     ...pending,
     status: 'completed',
     ...language,
     text: content.text,
     words,
-    utterances: diarized ? content.utterances : null,
+    utterances: diarized ? spoken.utterances : null,
     confidence: content.confidence,
     audio_duration: Math.round(content.audio_duration),
   };
+}
+
+const LABELS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/** The speakers the request asks for: an exact count, or a range (either end optional). */
+export function speakerCountOf(params: SubmitParams): { min: number; max: number } {
+  if (params.speakers_expected) return { min: params.speakers_expected, max: params.speakers_expected };
+  const options = params.speaker_options ?? {};
+  return { min: options.min_speakers_expected ?? 1, max: options.max_speakers_expected ?? LABELS.length };
+}
+
+/**
+ * The content with as many speakers as the request allows: AssemblyAI's diarization honours the
+ * count it is given, so the emulator does too. Fewer distinct speakers than `min`: the words are
+ * split into that many consecutive turns; more than `max`: the extra speakers' words go to the
+ * last allowed one. Otherwise unchanged.
+ */
+export function withSpeakerCount(
+  content: TranscriptContent,
+  range: { min: number; max: number },
+): TranscriptContent {
+  const distinct = [...new Set(content.words.map((w) => w.speaker ?? 'A'))];
+  let relabel: (word: TranscriptContent['words'][number], index: number) => string;
+  if (distinct.length < range.min) {
+    const turn = Math.ceil(content.words.length / Math.min(range.min, content.words.length || 1));
+    relabel = (_w, i) => LABELS[Math.floor(i / turn)] ?? 'A';
+  } else if (distinct.length > range.max) {
+    const kept = distinct.slice(0, range.max);
+    relabel = (w) => (kept.includes(w.speaker ?? 'A') ? (w.speaker ?? 'A') : (kept.at(-1) ?? 'A'));
+  } else {
+    return content;
+  }
+  const words = content.words.map((w, i) => ({ ...w, speaker: relabel(w, i) }));
+  const utterances: TranscriptContent['utterances'] = [];
+  for (const word of words) {
+    const last = utterances.at(-1);
+    if (last && last.speaker === word.speaker) {
+      last.words.push(word);
+      last.text = `${last.text} ${word.text}`;
+      last.end = word.end;
+    } else {
+      utterances.push({
+        speaker: word.speaker,
+        text: word.text,
+        start: word.start,
+        end: word.end,
+        confidence: word.confidence,
+        words: [word],
+      });
+    }
+  }
+  return { ...content, words, utterances };
 }
 
 export function failedTranscript(

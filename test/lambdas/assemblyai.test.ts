@@ -579,6 +579,27 @@ describe('createAssemblyAIProvider against the emulator', () => {
     expect(seen.speaker_labels).toBe(true);
   });
 
+  it('passes a speaker range and keyterms, and the emulator diarizes into the range like AssemblyAI', async () => {
+    const p = provider();
+
+    const job = await p.submit({
+      audioUrl,
+      languageCode: 'en',
+      speakersRange: { min: 2, max: 3 },
+      keyterms: ['WiseVoice', 'Step Functions'],
+    });
+    const seen = await completedTranscript(p, job.id);
+
+    expect(seen).toMatchObject({
+      speaker_options: { min_speakers_expected: 2, max_speakers_expected: 3 },
+      keyterms_prompt: ['WiseVoice', 'Step Functions'],
+    });
+    expect(seen.speakers_expected).toBeNull();
+    const speakers = new Set((seen.utterances ?? []).map((u) => u.speaker));
+    expect(speakers.size).toBeGreaterThanOrEqual(2);
+    expect(speakers.size).toBeLessThanOrEqual(3);
+  });
+
   it('reports a wrong API key as ProviderRejected (401), not retryable', async () => {
     // Arrange
     const p = provider({ apiKey: async () => 'not-the-key' });

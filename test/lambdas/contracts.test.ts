@@ -325,3 +325,87 @@ describe('resultKey', () => {
     expect(key).toBe('bot/results/7/x_1.json');
   });
 });
+
+describe('the request options (issue 12)', () => {
+  it('accepts a speaker range, names, keyterms and outputs, trimmed', () => {
+    const request = parseRequest(
+      {
+        ...SEED_INPUT,
+        speakers_min: 2,
+        speakers_max: 3,
+        speaker_names: { A: ' Анна ', B: 'Boris' },
+        keyterms: ['  WiseVoice ', 'Step   Functions'],
+        outputs: ['vtt', 'srt', 'txt'],
+      },
+      config,
+    );
+
+    expect(request).toMatchObject({
+      speakers_min: 2,
+      speakers_max: 3,
+      speaker_names: { A: 'Анна', B: 'Boris' },
+      keyterms: ['WiseVoice', 'Step Functions'],
+      outputs: ['vtt', 'srt', 'txt'],
+    });
+  });
+
+  it.each([
+    [
+      { speakers_expected: 2, speakers_max: 3 },
+      'speakers_expected must not be given with speakers_min or speakers_max',
+    ],
+    [{ speakers_min: 4, speakers_max: 3 }, 'speakers_min must not be above speakers_max'],
+    [{ speakers_max: 11 }, 'speakers_max must be an integer from 1 to 10'],
+    [{ speaker_names: { a: 'Anna' } }, "must map AssemblyAI's speaker letters"],
+    [{ speaker_names: { A: 'x'.repeat(36) } }, 'names of 1-35 characters'],
+    [{ speaker_names: { A: 'Anna\u2028Maria' } }, 'on one line'],
+    [{ keyterms: [] }, 'keyterms must be a list of 1 or more distinct words or phrases'],
+    [{ keyterms: ['Kyiv', ' Kyiv'] }, 'distinct'],
+    [{ outputs: ['pdf'] }, 'outputs.0 must be one of "srt", "vtt", "txt"'],
+    [{ outputs: ['srt', 'srt'] }, 'outputs must be a list of distinct formats among "srt", "vtt", "txt"'],
+    [{ outputs: [] }, 'outputs must be a list of distinct formats'],
+  ])('refuses %j with InvalidInput', (patch, message) => {
+    const error = refusal({ ...SEED_INPUT, ...patch });
+
+    expect(error.name).toBe('InvalidInput');
+    expect(error.message).toContain(message);
+  });
+
+  describe('keyterms against the deployment’s speech models (universal-3-5-pro, universal-2)', () => {
+    const terms = (n: number, words = 1) =>
+      Array.from({ length: n }, (_, i) => Array.from({ length: words }, (_, w) => `term${i}w${w}`).join(' '));
+
+    it('refuses keyterms for Russian: it runs on Universal-2, which boosts English only', () => {
+      expect(refusal({ ...SEED_INPUT, language_code: 'ru', keyterms: ['Сбербанк'] }).message).toContain(
+        'keyterms are not available for language_code "ru" with the speech model it runs on (universal-2)',
+      );
+    });
+
+    it('allows 1,000 words for English (Universal-3.5 Pro) but 200 with detection (it may run on Universal-2)', () => {
+      expect(
+        parseRequest({ ...SEED_INPUT, language_code: 'en', keyterms: terms(500, 2) }, config).keyterms,
+      ).toHaveLength(500);
+      expect(refusal({ ...SEED_INPUT, language_code: 'en', keyterms: terms(1001) }).message).toContain(
+        'at most 1000 words in all',
+      );
+      expect(parseRequest({ ...SEED_INPUT, keyterms: terms(200) }, config).keyterms).toHaveLength(200);
+      expect(refusal({ ...SEED_INPUT, keyterms: terms(201) }).message).toContain('at most 200 words in all');
+    });
+
+    it('refuses a phrase of more than 6 words, and with detection one longer than Universal-2’s 50 characters', () => {
+      expect(refusal({ ...SEED_INPUT, keyterms: terms(1, 7) }).message).toContain('at most 6 words');
+      expect(refusal({ ...SEED_INPUT, keyterms: ['x'.repeat(51)] }).message).toContain('50 characters');
+      expect(
+        parseRequest({ ...SEED_INPUT, language_code: 'en', keyterms: ['x'.repeat(51)] }, config).keyterms,
+      ).toEqual(['x'.repeat(51)]);
+    });
+
+    it('refuses keyterms when no configured model takes them', () => {
+      const nano = testConfig({ TRANSCRIPTION_BUCKET: BUCKET, ASSEMBLYAI_SPEECH_MODELS: 'universal-2' });
+
+      expect(() => parseRequest({ ...SEED_INPUT, language_code: 'de', keyterms: ['Bahn'] }, nano)).toThrow(
+        /keyterms are not available for language_code "de"/,
+      );
+    });
+  });
+});

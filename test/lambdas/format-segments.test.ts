@@ -2,7 +2,13 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { TranscriptUtterance, TranscriptWord } from 'assemblyai';
 import { mockClient } from 'aws-sdk-client-mock';
-import { formatSegments, toSegments, validSegments } from '../../lambdas/format-segments/format-segments.js';
+import { parseSync } from 'subtitle';
+import {
+  captionWordsOf,
+  formatSegments,
+  toSegments,
+  validSegments,
+} from '../../lambdas/format-segments/format-segments.js';
 import { providerJobOf, type StoredTranscript } from '../../lambdas/shared/assemblyai.js';
 import type { SegmentsDocument } from '../../lambdas/shared/workflow-state.js';
 import {
@@ -402,5 +408,62 @@ describe('formatSegments', () => {
     // Assert
     expect(error.name).toBe('StorageUnavailable');
     s3Mock.restore();
+  });
+});
+
+describe('formatSegments with the request options', () => {
+  let s3: TestS3;
+  const config = testConfig();
+
+  beforeAll(async () => {
+    s3 = await startTestS3();
+  });
+
+  afterAll(async () => {
+    await s3.stop();
+  });
+
+  it('names the speakers it was given, keeps the other letters, and renders the requested outputs', async () => {
+    const state = submittedState({ status: 'completed' });
+    state.request = { ...state.request, speaker_names: { A: 'Anna' }, outputs: ['srt', 'txt'] };
+    await s3.put(`work/${state.execution.name}/transcript.json`, JSON.stringify(fromDiarizedDocs()));
+
+    const ref = await formatSegments(state, { s3: s3.client, config });
+    const document = JSON.parse((await s3.get(ref.key))?.body ?? 'null') as SegmentsDocument;
+
+    expect(new Set(document.segments.map((seg) => seg.speaker))).toEqual(new Set(['Anna', 'B']));
+    expect(document.speaker_names).toEqual({ A: 'Anna' });
+    expect(Object.keys(document.outputs ?? {}).sort()).toEqual(['srt', 'txt']);
+    const cues = parseSync(document.outputs?.srt ?? '').filter((node) => node.type === 'cue');
+    expect(cues.length).toBeGreaterThan(document.segments.length);
+    expect(document.outputs?.txt?.startsWith('Anna: ')).toBe(true);
+    // The raw transcript's text is in them, the transcript's words all accounted for.
+    expect(document.outputs?.txt).toContain(diarized.utterances[1]?.text);
+  });
+
+  it('writes no outputs and keeps the letters when the request asks for neither', async () => {
+    const state = submittedState({ status: 'completed' });
+    await s3.put(`work/${state.execution.name}/transcript.json`, JSON.stringify(fromDiarizedDocs()));
+
+    const ref = await formatSegments(state, { s3: s3.client, config });
+    const document = JSON.parse((await s3.get(ref.key))?.body ?? 'null') as SegmentsDocument;
+
+    expect(document.outputs).toBeUndefined();
+    expect(document.speaker_names).toBeUndefined();
+    expect(new Set(document.segments.map((seg) => seg.speaker))).toEqual(new Set(['A', 'B']));
+  });
+
+  it('times captions of a transcript without word timings by spreading each segment’s words over it', () => {
+    const words = captionWordsOf(
+      { id: 'x', text: 'one two three four', words: null, utterances: null } as never,
+      [{ speaker: 'A', text: 'one two three four', start: 1, end: 3 }],
+    );
+
+    expect(words.map((w) => [w.text, w.start, w.end])).toEqual([
+      ['one', 1000, 1500],
+      ['two', 1500, 2000],
+      ['three', 2000, 2500],
+      ['four', 2500, 3000],
+    ]);
   });
 });

@@ -1,4 +1,6 @@
 /** "Persist result": the completed result where the bot reads it, and every other copy removed. */
+
+import { WebVTTParser } from 'webvtt-parser';
 import { persistResult } from '../../lambdas/persist-result/persist-result.js';
 import type { TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
 import type { CompletedResult } from '../../lambdas/shared/contracts.js';
@@ -209,5 +211,45 @@ describe('persistResult', () => {
     // Assert
     expect(persisted.key).toBe('bot/results/77/prefixed.json');
     expect(await s3.exists('bot/results/77/prefixed.json')).toBe(true);
+  });
+});
+
+describe('persistResult with outputs and speaker names', () => {
+  it('writes each output beside the result before it, and lists their keys and the names in the metadata', async () => {
+    const state = await formattedState({ ...REQUEST, outputs: ['vtt', 'txt'], speaker_names: { A: 'Anna' } });
+    const vtt = 'WEBVTT\n\n00:00:00.250 --> 00:00:01.900\n<v Anna>Привет, как дела?</v>\n';
+    await s3.put(
+      state.segments.key,
+      JSON.stringify({
+        ...DOCUMENT,
+        transcript_id: state.transcript.id,
+        speaker_names: { A: 'Anna' },
+        outputs: { vtt, txt: 'Anna: Привет, как дела?\n' },
+      }),
+    );
+
+    await persistResult(state, { s3: s3.client, provider, config, now });
+
+    const result = JSON.parse((await s3.get('results/123/abc-123.json'))?.body ?? 'null') as CompletedResult;
+    expect(result.metadata.outputs).toEqual({
+      vtt: 'results/123/abc-123.vtt',
+      txt: 'results/123/abc-123.txt',
+    });
+    expect(result.metadata.speaker_names).toEqual({ A: 'Anna' });
+    const written = await s3.get('results/123/abc-123.vtt');
+    expect(written?.contentType).toBe('text/vtt; charset=utf-8');
+    expect(new WebVTTParser().parse(written?.body ?? '', 'metadata').cues).toHaveLength(1);
+    expect((await s3.get('results/123/abc-123.txt'))?.contentType).toBe('text/plain; charset=utf-8');
+  });
+
+  it('writes no output and no such metadata for a request without them', async () => {
+    const state = await formattedState();
+
+    await persistResult(state, { s3: s3.client, provider, config, now });
+
+    const result = JSON.parse((await s3.get('results/123/abc-123.json'))?.body ?? 'null') as CompletedResult;
+    expect(result.metadata).not.toHaveProperty('outputs');
+    expect(result.metadata).not.toHaveProperty('speaker_names');
+    expect(await s3.keys('results/123/abc-123.')).toEqual(['results/123/abc-123.json']);
   });
 });

@@ -389,6 +389,7 @@ describe('AssemblyAI emulator, like the service', () => {
   });
 
   describe('submit validation', () => {
+    const MODELS = ['universal-3-5-pro', 'universal-2'];
     it.each([
       [{ format_text: 'yes' }, 'format_text must be a Boolean'],
       [{ speakers_expected: 0 }, 'speakers_expected must be a positive Integer'],
@@ -398,6 +399,26 @@ describe('AssemblyAI emulator, like the service', () => {
       [{ language_detection_options: ['ru'] }, 'language_detection_options must be an Object'],
       [{ language_detection_options: { expected_languages: 'ru' } }, 'expected_languages must be a List'],
       [{ speech_models: 'universal-2' }, 'speech_models must be a non-empty list of supported model names'],
+      [
+        { speech_models: MODELS, speaker_options: { min_speakers: 2 } },
+        'speaker_options.min_speakers is not a valid option',
+      ],
+      [
+        { speech_models: MODELS, speaker_options: { min_speakers_expected: 3, max_speakers_expected: 2 } },
+        'max_speakers_expected must be greater than or equal to min_speakers_expected',
+      ],
+      [
+        { speech_models: MODELS, speaker_options: { max_speakers_expected: 0 } },
+        'speaker_options.max_speakers_expected must be a positive Integer',
+      ],
+      [
+        { speech_models: MODELS, keyterms_prompt: ['ok', ''] },
+        'keyterms_prompt must be a List of non-empty Strings',
+      ],
+      [
+        { speech_models: ['universal-2'], keyterms_prompt: Array.from({ length: 201 }, (_, i) => `t${i}`) },
+        'keyterms_prompt must contain no more than 200 WORDS',
+      ],
     ])('refuses %j with 400 "%s"', async (fields, message) => {
       const response = await submit({ audio_url: audio.url('hello.ogg'), ...fields });
 

@@ -357,6 +357,17 @@ describe('the REST API request model and the zod schema', () => {
     ['the minimal input', valid],
     ['a user id as a string of digits', { ...valid, user_id: '123' }],
     ['every optional field', { ...valid, language_code: 'en_us', speakers_expected: 10, force: true }],
+    [
+      'the request options',
+      {
+        ...valid,
+        speakers_min: 2,
+        speakers_max: 4,
+        speaker_names: { A: 'Anna', B: 'Борис' },
+        keyterms: ['WiseVoice', 'Step Functions'],
+        outputs: ['srt', 'vtt', 'txt'],
+      },
+    ],
     ['a key in a subfolder', { ...valid, s3_key: 'transcription/123/voice/2026/a b.ogg' }],
     ['a 128-character file id', { ...valid, file_id: 'a'.repeat(128) }],
     ['a non-ASCII key', { ...valid, s3_key: 'transcription/123/голос.ogg' }],
@@ -386,6 +397,13 @@ describe('the REST API request model and the zod schema', () => {
     ['11 speakers', { ...valid, speakers_expected: 11 }],
     ['2.5 speakers', { ...valid, speakers_expected: 2.5 }],
     ['force as a string', { ...valid, force: 'true' }],
+    ['11 as speakers_max', { ...valid, speakers_max: 11 }],
+    ['a speaker name for a lowercase label', { ...valid, speaker_names: { a: 'Anna' } }],
+    ['an empty speaker name', { ...valid, speaker_names: { A: '' } }],
+    ['no keyterms', { ...valid, keyterms: [] }],
+    ['a repeated keyterm', { ...valid, keyterms: ['x', 'x'] }],
+    ['an unknown output format', { ...valid, outputs: ['docx'] }],
+    ['a repeated output format', { ...valid, outputs: ['srt', 'srt'] }],
     ['an array', [valid]],
   ])('both refuse %s', (_name, input) => {
     expect(zod.safeParse(input).success).toBe(false);
@@ -397,6 +415,10 @@ describe('the REST API request model and the zod schema', () => {
   it.each([
     ["another user's folder", { ...valid, s3_key: 'transcription/124/x.ogg' }],
     ['a percent-encoded ".."', { ...valid, s3_key: 'transcription/123/%2e%2e/x.ogg' }],
+    ['speakers_expected with a range', { ...valid, speakers_expected: 2, speakers_min: 1 }],
+    ['a range upside down', { ...valid, speakers_min: 3, speakers_max: 2 }],
+    ['a blank speaker name', { ...valid, speaker_names: { A: '   ' } }],
+    ['a keyterm with a control character', { ...valid, keyterms: ['bell\u0007'] }],
     [
       'a 16-digit user id above 2^53',
       { ...valid, user_id: '9999999999999999', s3_key: 'transcription/9999999999999999/x.ogg' },
