@@ -98,6 +98,22 @@ function intOption(name: string) {
   };
 }
 
+/** A repeatable option's values, in order. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** `A=Anna` pairs as the input's `speaker_names`; the contract checks letters and names. */
+export function speakerNamesOf(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 1) throw new Exit(EXIT.usage, `--speaker-name must be LETTER=NAME, e.g. A=Anna (got ${pair})`);
+      return [pair.slice(0, at).trim(), pair.slice(at + 1)];
+    }),
+  );
+}
+
 /** A file id from a file name: `Voice message (2).ogg` → `Voice-message-2`. */
 export function fileIdFromName(name: string): string {
   const stem = basename(name, extname(name))
@@ -279,6 +295,25 @@ Examples:
     .option('--file-id <id>', 'the file id (default: from the file name)')
     .option('--language <code>', 'AssemblyAI language code, e.g. ru (default: detection)')
     .addOption(new Option('--speakers <n>', 'speakers expected, 1–10').argParser(intOption('--speakers')))
+    .addOption(
+      new Option('--speakers-min <n>', 'at least this many speakers').argParser(intOption('--speakers-min')),
+    )
+    .addOption(
+      new Option('--speakers-max <n>', 'at most this many speakers').argParser(intOption('--speakers-max')),
+    )
+    .addOption(
+      new Option(
+        '--speaker-name <letter=name>',
+        'a name for a speaker letter, e.g. A=Anna (repeatable)',
+      ).argParser(collect),
+    )
+    .addOption(new Option('--keyterm <term>', 'a word or phrase to boost (repeatable)').argParser(collect))
+    .addOption(
+      new Option(
+        '--output <format>',
+        'also write srt, vtt or txt beside the result (repeatable)',
+      ).argParser(collect),
+    )
     .option('--force', 'transcribe even if a completed result of this audio exists')
     .addOption(new Option('--attempt <n>', 'attempt number (default 1)').argParser(intOption('--attempt')))
     .option('--wait', 'wait for the result and print it')
@@ -293,6 +328,11 @@ Examples:
         ...(isFile ? { audio: { path: target } } : { s3Key: target }),
         languageCode: o.language,
         speakersExpected: o.speakers,
+        speakersMin: o.speakersMin,
+        speakersMax: o.speakersMax,
+        speakerNames: o.speakerName && speakerNamesOf(o.speakerName),
+        keyterms: o.keyterm,
+        outputs: o.output,
         force: o.force,
         attempt: o.attempt,
       });
@@ -536,6 +576,11 @@ Examples:
         bucket: input.bucket,
         languageCode: input.language_code,
         speakersExpected: input.speakers_expected,
+        speakersMin: input.speakers_min,
+        speakersMax: input.speakers_max,
+        speakerNames: input.speaker_names,
+        keyterms: input.keyterms,
+        outputs: input.outputs,
         force: o.force || input.force,
         attempt: latest.attempt + 1,
       });

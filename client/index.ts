@@ -1,6 +1,6 @@
 /**
  * The typed client of the transcription workflow: `startTranscription`, `enqueueTranscription`,
- * `getResult`, `waitForResult`, `consumeCompletions`, and the contract's own types (re-exported from
+ * `getResult`, `waitForResult`, `getOutput`, `consumeCompletions`, and the contract's own types (re-exported from
  * lambdas/shared, never copied). See README "Use from your bot".
  */
 export type { CompletionMessage, ExecutionEnding } from '../lambdas/shared/completion-message.js';
@@ -9,6 +9,9 @@ export {
   executionName,
   type FailedResult,
   FILE_ID_PATTERN,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+  outputKey,
   resultKey,
   type Segment,
   type TranscriptionInput,

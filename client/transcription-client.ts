@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -21,6 +21,7 @@ import {
   executionName,
   type FailedResult,
   FILE_ID_PATTERN,
+  type OutputFormat,
   parseUserId,
   resultKey,
   type TranscriptionInput,
@@ -53,6 +54,15 @@ export interface StartTranscriptionRequest {
   languageCode?: string;
   /** 1–10. */
   speakersExpected?: number;
+  /** A range of speakers instead of `speakersExpected` (1–10 each, min ≤ max). */
+  speakersMin?: number;
+  speakersMax?: number;
+  /** Names the result uses instead of AssemblyAI's letters, e.g. `{ A: 'Anna' }` (1–35 characters each). */
+  speakerNames?: Record<string, string>;
+  /** Words and phrases to boost; refused where the deployment's models cannot take them (e.g. Russian). */
+  keyterms?: string[];
+  /** Files written beside the result: `srt`, `vtt` (captions), `txt`; read them with `getOutput`. */
+  outputs?: OutputFormat[];
   /** Transcribe even when a completed result of this audio exists. */
   force?: boolean;
   /** 1 (default) for the first try; 2, 3, … to try again after a failed result. */
@@ -288,6 +298,11 @@ export class TranscriptionClient {
       bucket: request.bucket ?? bucket,
       language_code: request.languageCode,
       speakers_expected: request.speakersExpected,
+      speakers_min: request.speakersMin,
+      speakers_max: request.speakersMax,
+      speaker_names: request.speakerNames,
+      keyterms: request.keyterms,
+      outputs: request.outputs,
       force: request.force,
     };
     const input = parseRequest(
@@ -429,6 +444,17 @@ export class TranscriptionClient {
     }
     if (!ended) return pending('running');
     return pending(result ? 'result-of-another-execution' : 'result-not-written');
+  }
+
+  /**
+   * An output file of a completed result (`metadata.outputs`), as text: `srt`, `vtt` or `txt`.
+   * Undefined when the result has none of that format.
+   */
+  async getOutput(result: CompletedResult, format: OutputFormat): Promise<string | undefined> {
+    const key = result.metadata.outputs?.[format];
+    if (!key) return undefined;
+    const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket(), Key: key }));
+    return answer.Body?.transformToString('utf-8');
   }
 
   private resultLocation(rawInput: string | undefined): { bucket: string; key: string } | undefined {

@@ -101,7 +101,12 @@ export interface EmulatorStats {
   /** `DELETE /v2/transcript/:id` requests received. */
   deletes: number;
   /** Jobs created, in order (also those whose answer was lost or slow); `audioPath` is the audio_url's path without its query string. */
-  transcripts: { id: string; audioPath: string }[];
+  transcripts: {
+    id: string;
+    audioPath: string;
+    /** The request options the job was submitted with (the transcript echoes them until it is deleted). */
+    options: Pick<SubmitParams, 'speakers_expected' | 'speaker_options' | 'keyterms_prompt'>;
+  }[];
   /** Faults that fired, by kind. */
   faults: Partial<Record<FaultKind, number>>;
   /** Of `gets`, the list requests. */
@@ -461,7 +466,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
         webhookFault,
       );
     }
-    stats.transcripts.push({ id: job.id, audioPath: pathWithoutQuery(params.audio_url) });
+    stats.transcripts.push({
+      id: job.id,
+      audioPath: pathWithoutQuery(params.audio_url),
+      options: {
+        ...(params.speakers_expected != null && { speakers_expected: params.speakers_expected }),
+        ...(params.speaker_options && { speaker_options: params.speaker_options }),
+        ...(params.keyterms_prompt && { keyterms_prompt: params.keyterms_prompt }),
+      },
+    });
     startDownload(job);
     return { status: 200, body: pendingTranscript(job.id, params, 'queued') };
   };

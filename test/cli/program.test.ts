@@ -306,6 +306,55 @@ describe('transcription CLI', () => {
     expect(stdout).toContain(`result: s3://${BUCKET}/results/123/abc-123.json`);
   });
 
+  it('passes the request options as the input’s fields, repeatable ones in order', async () => {
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: arnOf('123-abc-123'), startDate: T0 });
+
+    const { code } = await run(
+      'start',
+      '--keyterm',
+      'WiseVoice',
+      'transcription/123/abc-123.ogg',
+      '--user',
+      '123',
+      '--speakers-min',
+      '2',
+      '--speakers-max',
+      '3',
+      '--speaker-name',
+      'A=Анна',
+      '--speaker-name',
+      'B=Boris Petrov',
+      '--keyterm',
+      'Step Functions',
+      '--output',
+      'srt',
+      '--output',
+      'txt',
+    );
+
+    expect(code).toBe(EXIT.ok);
+    const input = JSON.parse(sfnMock.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? 'null');
+    expect(input).toMatchObject({
+      s3_key: 'transcription/123/abc-123.ogg',
+      speakers_min: 2,
+      speakers_max: 3,
+      speaker_names: { A: 'Анна', B: 'Boris Petrov' },
+      keyterms: ['WiseVoice', 'Step Functions'],
+      outputs: ['srt', 'txt'],
+    });
+  });
+
+  it.each([
+    [['--speaker-name', 'Anna'], '--speaker-name must be LETTER=NAME'],
+    [['--output', 'pdf'], 'outputs.0 must be one of "srt", "vtt", "txt"'],
+  ])('refuses %j with exit 2 before starting anything', async (extra, message) => {
+    const { code, stderr } = await run('start', 'transcription/123/abc-123.ogg', '--user', '123', ...extra);
+
+    expect(code).toBe(EXIT.usage);
+    expect(stderr).toContain(message);
+    expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
   it('refuses an invalid input with the workflow’s message and exit 2', async () => {
     const { code, stderr } = await run(
       'start',

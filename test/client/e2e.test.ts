@@ -91,6 +91,40 @@ describe('the client against the local endpoint', () => {
     expect(again).toMatchObject({ executionArn: started.executionArn, alreadyStarted: true });
   }, 60_000);
 
+  it('asks for captions and names, and reads the WebVTT back with getOutput', async () => {
+    const started = await client.startTranscription({
+      userId: 7,
+      fileId: 'e2e-captions',
+      audio: { path: SAMPLE_AUDIO_PATH },
+      speakerNames: { A: 'Анна' },
+      outputs: ['vtt'],
+    });
+
+    const result = await client.waitForResult(started.executionArn, {
+      timeoutMs: 60_000,
+      initialDelayMs: 100,
+    });
+    if (result.status !== 'completed') throw new Error('no completed result');
+    const vtt = await client.getOutput(result, 'vtt');
+
+    expect(result.segments[0]?.speaker).toBe('Анна');
+    expect(vtt?.startsWith('WEBVTT\n')).toBe(true);
+    expect(vtt).toContain('<v Анна>');
+    expect(await client.getOutput(result, 'srt')).toBeUndefined();
+  }, 60_000);
+
+  it('refuses an impossible option before uploading or starting anything', async () => {
+    await expect(
+      client.startTranscription({
+        userId: 7,
+        fileId: 'e2e-refused',
+        s3Key: 'transcription/7/x.ogg',
+        speakersMin: 3,
+        speakersMax: 2,
+      }),
+    ).rejects.toThrow('speakers_min must not be above speakers_max');
+  });
+
   it('hands the completion message of a run to consumeCompletions', async () => {
     const queueUrl = services.completionQueueUrl as string;
     expect(queueUrl).toBeDefined();

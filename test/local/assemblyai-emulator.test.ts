@@ -503,7 +503,7 @@ describe('AssemblyAI emulator', () => {
       expect(stats.submissions).toBe(1);
       expect(stats.gets).toBeGreaterThanOrEqual(1);
       expect(stats.deletes).toBe(1);
-      expect(stats.transcripts).toEqual([{ id: transcript.id, audioPath: '/sample.ogg' }]);
+      expect(stats.transcripts).toEqual([{ id: transcript.id, audioPath: '/sample.ogg', options: {} }]);
       expect(JSON.stringify(stats)).not.toContain('topsecret');
     });
 
