@@ -309,10 +309,9 @@ Examples:
     )
     .addOption(new Option('--keyterm <term>', 'a word or phrase to boost (repeatable)').argParser(collect))
     .addOption(
-      new Option(
-        '--output <format>',
-        'also write srt, vtt or txt beside the result (repeatable)',
-      ).argParser(collect),
+      new Option('--output <format>', 'also write srt, vtt or txt beside the result (repeatable)').argParser(
+        collect,
+      ),
     )
     .option('--force', 'transcribe even if a completed result of this audio exists')
     .addOption(new Option('--attempt <n>', 'attempt number (default 1)').argParser(intOption('--attempt')))
