@@ -274,6 +274,7 @@ describe('submitTranscription', () => {
     expect(emulator.stats().transcripts.at(-1)).toEqual({
       id: retried.id,
       audioPath: `/${TEST_BUCKET}/${REQUEST.s3_key}`,
+      options: {},
     });
   });
 
