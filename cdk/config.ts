@@ -6,8 +6,10 @@
 import {
   DEFAULT_EXPECTED_LANGUAGES,
   DEFAULT_FALLBACK_LANGUAGE,
+  DEFAULT_PII_POLICIES,
   DEFAULT_SPEECH_MODELS,
   isLanguageCode,
+  isPiiPolicy,
   speechModelsProblem,
 } from '../lambdas/shared/assemblyai-catalog.js';
 import {
@@ -95,6 +97,13 @@ export interface DeploymentConfig {
   assemblyaiTimeoutMs: number;
   /** `deleteTranscriptAfterPersist`: delete the transcript at AssemblyAI once the result is stored. @default true */
   deleteTranscriptAfterPersist: boolean;
+  /**
+   * `redactPii` / `redactPiiPolicies`: PII redaction at AssemblyAI for requests that do not say
+   * (`redact_pii` in the input wins), and the policies (AssemblyAI's names, comma-separated).
+   * @default false / `DEFAULT_PII_POLICIES` of the catalog
+   */
+  redactPii: boolean;
+  redactPiiPolicies: string;
   /**
    * `completionQueue`: one message per finished execution (completed, failed, timed out, aborted)
    * on an encrypted SQS queue with a dead letter queue, for the bot to consume instead of polling
@@ -261,6 +270,13 @@ export function loadDeploymentConfig(
     throw new Error(`Context "alarmEmail" is not an e-mail address (got ${alarmEmail})`);
   }
 
+  const redactPiiPolicies = context.list('redactPiiPolicies', DEFAULT_PII_POLICIES);
+  const unknownPolicies = redactPiiPolicies.filter((policy) => !isPiiPolicy(policy));
+  if (unknownPolicies.length > 0) {
+    throw new Error(
+      `Context "redactPiiPolicies": not AssemblyAI PII policies: ${unknownPolicies.join(', ')}`,
+    );
+  }
   const speechModels = context.list('speechModels', DEFAULT_SPEECH_MODELS);
   const modelsProblem = speechModelsProblem(speechModels);
   if (modelsProblem) throw new Error(`Context "speechModels": ${modelsProblem}`);
@@ -346,6 +362,8 @@ export function loadDeploymentConfig(
     ),
     assemblyaiTimeoutMs: context.positive('assemblyaiTimeoutMs', 10_000),
     deleteTranscriptAfterPersist: context.boolean('deleteTranscriptAfterPersist', true),
+    redactPii: context.boolean('redactPii', false),
+    redactPiiPolicies: redactPiiPolicies.join(','),
     completionQueue: context.boolean('completionQueue', true),
     transcriptDelivery: context.oneOf('transcriptDelivery', TRANSCRIPT_DELIVERIES, 'poll'),
     webhookReservedConcurrency: context.number(

@@ -313,6 +313,14 @@ Examples:
         collect,
       ),
     )
+    .option('--redact-pii', 'redact personal information (default: the deployment’s setting)')
+    .option('--no-redact-pii', 'do not redact, whatever the deployment’s default')
+    .addOption(
+      new Option(
+        '--pii-policy <policy>',
+        'an AssemblyAI PII policy to redact, e.g. person_name (repeatable)',
+      ).argParser(collect),
+    )
     .option('--force', 'transcribe even if a completed result of this audio exists')
     .addOption(new Option('--attempt <n>', 'attempt number (default 1)').argParser(intOption('--attempt')))
     .option('--wait', 'wait for the result and print it')
@@ -332,6 +340,8 @@ Examples:
         speakerNames: o.speakerName && speakerNamesOf(o.speakerName),
         keyterms: o.keyterm,
         outputs: o.output,
+        redactPii: o.redactPii,
+        redactPiiPolicies: o.piiPolicy,
         force: o.force,
         attempt: o.attempt,
       });
@@ -580,6 +590,8 @@ Examples:
         speakerNames: input.speaker_names,
         keyterms: input.keyterms,
         outputs: input.outputs,
+        redactPii: input.redact_pii,
+        redactPiiPolicies: input.redact_pii_policies,
         force: o.force || input.force,
         attempt: latest.attempt + 1,
       });

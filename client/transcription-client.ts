@@ -63,6 +63,10 @@ export interface StartTranscriptionRequest {
   keyterms?: string[];
   /** Files written beside the result: `srt`, `vtt` (captions), `txt`; read them with `getOutput`. */
   outputs?: OutputFormat[];
+  /** Redact personal information (`[PERSON_NAME]`, …); absent: the deployment's default. */
+  redactPii?: boolean;
+  /** AssemblyAI's PII policy names to redact; absent: the deployment's. */
+  redactPiiPolicies?: string[];
   /** Transcribe even when a completed result of this audio exists. */
   force?: boolean;
   /** 1 (default) for the first try; 2, 3, … to try again after a failed result. */
@@ -303,6 +307,8 @@ export class TranscriptionClient {
       speaker_names: request.speakerNames,
       keyterms: request.keyterms,
       outputs: request.outputs,
+      redact_pii: request.redactPii,
+      redact_pii_policies: request.redactPiiPolicies,
       force: request.force,
     };
     const input = parseRequest(

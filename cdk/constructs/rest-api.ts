@@ -44,7 +44,7 @@ import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { LANGUAGE_CODES } from '../../lambdas/shared/assemblyai-catalog.js';
+import { LANGUAGE_CODES, PII_POLICIES } from '../../lambdas/shared/assemblyai-catalog.js';
 import {
   FILE_ID_PATTERN,
   MAX_S3_KEY_BYTES,
@@ -119,6 +119,13 @@ export function transcriptionRequestModel(policy: { bucket: string; inputPrefix:
         minItems: 1,
         uniqueItems: true,
         items: { type: JsonSchemaType.STRING, enum: [...OUTPUT_FORMATS] },
+      },
+      redact_pii: { type: JsonSchemaType.BOOLEAN },
+      redact_pii_policies: {
+        type: JsonSchemaType.ARRAY,
+        minItems: 1,
+        uniqueItems: true,
+        items: { type: JsonSchemaType.STRING, enum: [...PII_POLICIES] },
       },
       force: { type: JsonSchemaType.BOOLEAN },
     },

@@ -231,6 +231,8 @@ export function workflowEnvironment(
     ASSEMBLYAI_LANGUAGE_CONFIDENCE_THRESHOLD: String(config.languageConfidenceThreshold),
     ASSEMBLYAI_TIMEOUT_MS: String(config.assemblyaiTimeoutMs),
     DELETE_TRANSCRIPT_AFTER_PERSIST: String(config.deleteTranscriptAfterPersist),
+    REDACT_PII: String(config.redactPii),
+    REDACT_PII_POLICIES: config.redactPiiPolicies,
     PRESIGNED_URL_TTL_SECONDS: String(config.presignedUrlTtlSeconds),
     POLL_DEADLINE_BASE_SECONDS: String(config.pollDeadlineBaseSeconds),
     POLL_DEADLINE_PER_AUDIO_SECOND: String(config.pollDeadlinePerAudioSecond),

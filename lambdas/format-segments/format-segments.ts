@@ -151,6 +151,31 @@ export function renderOutputs(
   return Object.fromEntries(formats.map((format) => [format, render[format]()]));
 }
 
+/**
+ * How many entities of each policy were redacted: AssemblyAI's response has no count, so they are
+ * counted from the `[POLICY_NAME]` placeholders (`redact_pii_sub: entity_name`) in the text, a run
+ * of the same placeholder (a multi-word entity) once. Only the policies asked for count, so text
+ * that happens to hold brackets is not taken for a redaction.
+ */
+export function redactionCounts(text: string, policies: readonly string[]): Record<string, number> {
+  const wanted = new Set(policies.map((p) => p.toUpperCase()));
+  const counts: Record<string, number> = {};
+  let previous: string | undefined;
+  for (const match of text.matchAll(/\[([A-Z][A-Z_]*)\]|(\S+)/g)) {
+    const placeholder = match[1];
+    if (placeholder && wanted.has(placeholder)) {
+      if (placeholder !== previous) {
+        const policy = placeholder.toLowerCase();
+        counts[policy] = (counts[policy] ?? 0) + 1;
+      }
+      previous = placeholder;
+    } else {
+      previous = undefined;
+    }
+  }
+  return counts;
+}
+
 /** Segments with the request's names in place of AssemblyAI's letters (unnamed letters stay). */
 export function namedSegments(segments: readonly Segment[], names: SpeakerNames): Segment[] {
   return segments.map((s) => ({ ...s, speaker: names[s.speaker] ?? s.speaker }));
@@ -173,6 +198,15 @@ export async function formatSegments(state: SubmittedState, deps: FormatDeps): P
     segments: names ? namedSegments(lettered, names) : lettered,
     ...(names && { speaker_names: names }),
     ...(outputs && { outputs: renderOutputs(transcript, lettered, outputs, names ?? {}) }),
+    ...(transcript.redact_pii && {
+      redaction: {
+        policies: transcript.redact_pii_policies ?? [],
+        counts: redactionCounts(
+          transcript.text ?? lettered.map((segment) => segment.text).join(' '),
+          transcript.redact_pii_policies ?? [],
+        ),
+      },
+    }),
   };
   const segments = document.segments;
   const key = workKey(config.workPrefix, state.execution, SEGMENTS_OBJECT);

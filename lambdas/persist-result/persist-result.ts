@@ -99,6 +99,7 @@ function completedResult(
       audio_etag: state.audio.etag ?? null,
       ...(document.speaker_names && { speaker_names: document.speaker_names }),
       ...(outputs && { outputs }),
+      ...(document.redaction && { redaction: document.redaction }),
     },
   };
 }

@@ -184,3 +184,42 @@ export function keytermsProblem(
   }
   return undefined;
 }
+
+/** AssemblyAI's `redact_pii_policies` values (OpenAPI spec 1.3.4, `PiiPolicy`; the SDK's are the same 44). */
+// biome-ignore format: the spec's list, alphabetical
+export const PII_POLICIES = [
+  'account_number', 'banking_information', 'blood_type', 'credit_card_cvv', 'credit_card_expiration',
+  'credit_card_number', 'date', 'date_interval', 'date_of_birth', 'drivers_license', 'drug', 'duration',
+  'email_address', 'event', 'filename', 'gender_sexuality', 'healthcare_number', 'injury', 'ip_address',
+  'language', 'location', 'marital_status', 'medical_condition', 'medical_process', 'money_amount',
+  'nationality', 'number_sequence', 'occupation', 'organization', 'passport_number', 'password',
+  'person_age', 'person_name', 'phone_number', 'physical_attribute', 'political_affiliation', 'religion',
+  'statistics', 'time', 'url', 'us_social_security_number', 'username', 'vehicle_id', 'zodiac_sign',
+] as const;
+export type PiiPolicy = (typeof PII_POLICIES)[number];
+
+export function isPiiPolicy(value: unknown): value is PiiPolicy {
+  return typeof value === 'string' && (PII_POLICIES as readonly string[]).includes(value);
+}
+
+/**
+ * What is redacted when redaction is on and nobody said which: who someone is and how to reach or
+ * charge them. Not `date`, `time`, `language` and the like, which a voice message is full of.
+ */
+export const DEFAULT_PII_POLICIES: readonly PiiPolicy[] = [
+  'person_name',
+  'phone_number',
+  'email_address',
+  'location',
+  'date_of_birth',
+  'credit_card_number',
+  'credit_card_cvv',
+  'credit_card_expiration',
+  'banking_information',
+  'account_number',
+  'passport_number',
+  'drivers_license',
+  'us_social_security_number',
+  'healthcare_number',
+  'password',
+];

@@ -32,6 +32,9 @@ export type StoredTranscript = Pick<
   speech_model_used?: string | null;
   /** 0–1 when the language was detected; null when it was given. */
   language_confidence?: number | null;
+  /** Echoed from the request: whether PII was redacted, and by which policies. */
+  redact_pii?: boolean | null;
+  redact_pii_policies?: string[] | null;
 };
 
 /**
@@ -66,6 +69,8 @@ export interface SubmitRequest {
   speakersRange?: { min?: number; max?: number };
   /** AssemblyAI's `keyterms_prompt`, already checked against the models' limits. */
   keyterms?: string[];
+  /** Redact these PII policies; entities become `[POLICY_NAME]` in the text and words. */
+  redactPii?: { policies: string[] };
   /** Webhook mode: AssemblyAI POSTs `{transcript_id, status}` here when the job ends, with this header. */
   webhook?: WebhookTarget;
 }
@@ -643,6 +648,12 @@ export function createAssemblyAIProvider(
           },
         }),
         ...(request.keyterms && request.keyterms.length > 0 && { keyterms_prompt: request.keyterms }),
+        // Placeholders by entity name, so the result can count them; nothing unredacted comes back.
+        ...(request.redactPii && {
+          redact_pii: true,
+          redact_pii_policies: request.redactPii.policies as TranscriptParams['redact_pii_policies'],
+          redact_pii_sub: 'entity_name',
+        }),
         ...(request.webhook && {
           webhook_url: request.webhook.url,
           webhook_auth_header_name: request.webhook.authHeaderName,

@@ -6,8 +6,11 @@
 import {
   DEFAULT_EXPECTED_LANGUAGES,
   DEFAULT_FALLBACK_LANGUAGE,
+  DEFAULT_PII_POLICIES,
   DEFAULT_SPEECH_MODELS,
   isLanguageCode,
+  isPiiPolicy,
+  type PiiPolicy,
   speechModelsProblem,
 } from './assemblyai-catalog.js';
 import { DEFAULT_INPUT_PREFIX, DEFAULT_RESULTS_PREFIX } from './contracts.js';
@@ -58,6 +61,11 @@ export interface WorkflowConfig {
        */
       confidenceThreshold: number;
     };
+    /**
+     * The deployment's PII redaction, used when a request does not say: REDACT_PII (default false)
+     * and REDACT_PII_POLICIES (default `DEFAULT_PII_POLICIES` of the catalog), AssemblyAI's names.
+     */
+    redaction: { enabled: boolean; policies: PiiPolicy[] };
     /** ASSEMBLYAI_TIMEOUT_MS (default 10000): per HTTP request; the SDK itself has none. */
     timeoutMs: number;
     /**
@@ -158,6 +166,16 @@ function list(env: Env, name: string, fallback: readonly string[]): string[] {
   return items.length > 0 ? items : [...fallback];
 }
 
+function piiPolicies(names: string[]): PiiPolicy[] {
+  const unknown = names.filter((name) => !isPiiPolicy(name));
+  if (unknown.length > 0) {
+    throw new ConfigurationError(
+      `REDACT_PII_POLICIES holds names AssemblyAI does not know: ${unknown.join(', ')}`,
+    );
+  }
+  return names as PiiPolicy[];
+}
+
 function boolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
@@ -210,6 +228,10 @@ export function loadConfig(env: Env = process.env): WorkflowConfig {
       timeoutMs: positiveNumber(env, 'ASSEMBLYAI_TIMEOUT_MS', 10_000),
       submitSettleMs: positiveNumber(env, 'ASSEMBLYAI_SUBMIT_SETTLE_MS', 15_000),
       deleteAfterPersist: boolean(env, 'DELETE_TRANSCRIPT_AFTER_PERSIST', true),
+      redaction: {
+        enabled: boolean(env, 'REDACT_PII', false),
+        policies: piiPolicies(list(env, 'REDACT_PII_POLICIES', DEFAULT_PII_POLICIES)),
+      },
     },
     delivery: delivery(env),
     presignedUrlTtlSeconds: positiveNumber(env, 'PRESIGNED_URL_TTL_SECONDS', 3600),

@@ -102,6 +102,16 @@ export interface TranscriptionInput {
   keyterms?: string[];
   /** Files written beside the result, `results/{user_id}/{file_id}.{ext}`: captions and plain text. */
   outputs?: OutputFormat[];
+  /** Redact personal information at AssemblyAI (`[PERSON_NAME]`, …); absent: the deployment's default. */
+  redact_pii?: boolean;
+  /** What to redact, AssemblyAI's policy names; absent: the deployment's. Only with `redact_pii` not false. */
+  redact_pii_policies?: string[];
+}
+
+export interface Redaction {
+  policies: string[];
+  /** Placeholders in the transcript by policy, e.g. `{"person_name": 2}`; policies with none are absent. */
+  counts: Record<string, number>;
 }
 
 export const OUTPUT_FORMATS = ['srt', 'vtt', 'txt'] as const;
@@ -173,6 +183,8 @@ export interface CompletedResult {
     speaker_names?: Record<string, string>;
     /** The request's `outputs`, each with its key, written before this result. */
     outputs?: Partial<Record<OutputFormat, string>>;
+    /** When PII was redacted: the policies asked for and how many of each were found (counts, never values). */
+    redaction?: Redaction;
   };
 }
 

@@ -3,7 +3,7 @@
  * It carries references and counts, never transcript text: a state's input/output must stay far
  * below Step Functions' 256 KB limit whatever the audio's length.
  */
-import type { OutputFormat, Segment, TranscriptionRequest } from './contracts.js';
+import type { OutputFormat, Redaction, Segment, TranscriptionRequest } from './contracts.js';
 import type { ErrorType } from './errors.js';
 
 /** From the context object (`$$.Execution`), passed in by the ASL `Parameters`. */
@@ -78,6 +78,8 @@ export interface SegmentsDocument {
   speaker_names?: Record<string, string>;
   /** The requested output files' contents, for Persist to write beside the result. */
   outputs?: Partial<Record<OutputFormat, string>>;
+  /** Set when AssemblyAI redacted PII: the policies and the counts of placeholders. */
+  redaction?: Redaction;
 }
 
 export interface ValidatedState {

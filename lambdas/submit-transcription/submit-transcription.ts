@@ -22,6 +22,7 @@ import {
   type WebhookTarget,
 } from '../shared/assemblyai.js';
 import type { WorkflowConfig } from '../shared/config.js';
+import type { TranscriptionRequest } from '../shared/contracts.js';
 import {
   AUDIO_CHANGED_MESSAGE,
   AudioChanged,
@@ -160,6 +161,17 @@ function queuedJob(
   };
 }
 
+/** The request's redaction, else the deployment's: the policies to redact, or undefined for none. */
+export function redactionOf(
+  request: Pick<TranscriptionRequest, 'redact_pii' | 'redact_pii_policies'>,
+  config: WorkflowConfig,
+): { policies: string[] } | undefined {
+  const enabled =
+    request.redact_pii ?? (request.redact_pii_policies !== undefined || config.assemblyai.redaction.enabled);
+  if (!enabled) return undefined;
+  return { policies: request.redact_pii_policies ?? [...config.assemblyai.redaction.policies] };
+}
+
 export async function submitTranscription(state: ValidatedState, deps: SubmitDeps): Promise<TranscriptJob> {
   return (await submitOrAdopt(state, deps)).job;
 }
@@ -212,6 +224,7 @@ async function submitOrAdopt(
               ? { min: state.request.speakers_min, max: state.request.speakers_max }
               : undefined,
           keyterms: state.request.keyterms,
+          redactPii: redactionOf(state.request, config),
           webhook,
         });
         fresh = true;

@@ -6,7 +6,7 @@
  * so that Validate's cold start stays near the others' (issue 10).
  */
 import * as z from 'zod/mini';
-import { isLanguageCode } from '../shared/assemblyai-catalog.js';
+import { isLanguageCode, isPiiPolicy } from '../shared/assemblyai-catalog.js';
 import {
   FILE_ID_PATTERN,
   type InputPolicy,
@@ -75,6 +75,16 @@ const outputs = z
   .array(z.enum(OUTPUT_FORMATS, OUTPUT_FORMAT), OUTPUTS)
   .check(z.refine((list) => list.length > 0 && new Set(list).size === list.length, OUTPUTS));
 
+const POLICIES = 'must be a list of distinct AssemblyAI PII policies (e.g. "person_name", "phone_number")';
+const piiPolicies = z
+  .array(z.string(POLICIES), POLICIES)
+  .check(
+    z.refine(
+      (list) => list.length > 0 && new Set(list).size === list.length && list.every(isPiiPolicy),
+      POLICIES,
+    ),
+  );
+
 const userId = z.pipe(
   z.union([z.number(), z.string()], POSITIVE_INTEGER),
   z.transform((value, ctx) => {
@@ -122,6 +132,8 @@ export function transcriptionRequestSchema(
       speaker_names: z.optional(speakerNames),
       keyterms: z.optional(keyterms),
       outputs: z.optional(outputs),
+      redact_pii: z.optional(z.boolean()),
+      redact_pii_policies: z.optional(piiPolicies),
       force: z.optional(z.boolean()),
     })
     .check(
@@ -135,6 +147,13 @@ export function transcriptionRequestSchema(
           });
         } else if (min !== undefined && max !== undefined && min > max) {
           ctx.addIssue({ code: 'custom', path: ['speakers_min'], message: 'must not be above speakers_max' });
+        }
+        if (request.redact_pii === false && request.redact_pii_policies !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['redact_pii_policies'],
+            message: 'must not be given with redact_pii false',
+          });
         }
       }),
     )

@@ -134,6 +134,11 @@ export interface AssemblyAIEmulator {
   /** Every webhook attempt, in the order sent. */
   webhookDeliveries(): WebhookDelivery[];
   /**
+   * What AssemblyAI "hears" in the audio with this SHA-256, instead of the placeholder: lets a test
+   * give a transcript words that redaction, diarization or captions must handle.
+   */
+  addKnownTranscript(sha256: string, content: TranscriptContent): void;
+  /**
    * The `Date.now()` time (ms) at which the earliest webhook attempt not sent yet is due — also of
    * jobs still processing (their completion + the delay) — or undefined when none is pending.
    */
@@ -302,6 +307,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
   const spokenLanguage = options.spokenLanguage ?? 'en';
   const inspectAudio = options.inspectAudio ?? downloadAndInspectAudio;
   const sample = await loadBundledSample();
+  const known = new Map<string, TranscriptContent>();
   const plan = new FaultPlan(seededRandom(options.seed ?? 1), options.faults);
   const jobs = new Map<string, Job>();
   const downloads = new Set<Promise<void>>();
@@ -360,7 +366,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
     if (!inspection.ok) return failedTranscript(pending, inspection.error);
     const duration = inspection.durationSeconds;
     const isSample = inspection.sha256 === sample.sha256;
-    const content = isSample ? sample.transcript : placeholderContent(duration, spokenLanguage);
+    const content =
+      known.get(inspection.sha256) ??
+      (isSample ? sample.transcript : placeholderContent(duration, spokenLanguage));
     const outcome = jobLanguage(job, content, duration);
     if ('error' in outcome && outcome.error)
       return failedTranscript(pending, outcome.error, outcome.language);
@@ -684,6 +692,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
     stats: () => ({ ...structuredClone(stats), webhooks: webhooks.counts() }),
     submitBodies: () => structuredClone(submitBodies),
     webhookDeliveries: () => webhooks.deliveries(),
+    addKnownTranscript: (sha256, content) => {
+      known.set(sha256, structuredClone(content));
+    },
     nextWebhookDueAt: () => webhooks.nextDueAt(),
     close() {
       closing ??= (async () => {

@@ -5,8 +5,10 @@
  */
 import {
   isLanguageCode,
+  isPiiPolicy,
   KEYTERM_SUPPORT,
   LANGUAGE_CODES,
+  PII_POLICIES,
   routeSpeechModel,
   SPEECH_MODELS,
   speechModelsProblem,
@@ -174,6 +176,15 @@ export function parseSubmitParams(body: unknown): ParsedSubmit {
     if (typeof min === 'number' && typeof max === 'number' && max < min) {
       return { error: 'max_speakers_expected must be greater than or equal to min_speakers_expected' };
     }
+  }
+
+  const policies = fields.redact_pii_policies;
+  if (Array.isArray(policies) && !policies.every(isPiiPolicy)) {
+    return { error: `redact_pii_policies must be a List of ${PII_POLICIES.join(', ')}` };
+  }
+  const sub = fields.redact_pii_sub;
+  if (typeof sub === 'string' && sub !== 'entity_name' && sub !== 'hash') {
+    return { error: 'redact_pii_sub must be one of entity_name, hash' };
   }
 
   const keyterms = fields.keyterms_prompt;

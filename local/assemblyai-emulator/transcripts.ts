@@ -32,6 +32,9 @@ export interface SubmitParams {
   speakers_expected?: number | null;
   speaker_options?: { min_speakers_expected?: number; max_speakers_expected?: number } | null;
   keyterms_prompt?: string[] | null;
+  redact_pii?: boolean | null;
+  redact_pii_policies?: string[] | null;
+  redact_pii_sub?: string | null;
   punctuate?: boolean | null;
   format_text?: boolean | null;
   webhook_url?: string | null;
@@ -200,11 +203,11 @@ export function pendingTranscript(
     word_boost: [],
     boost_param: null,
     filter_profanity: false,
-    redact_pii: false,
+    redact_pii: params.redact_pii ?? false,
     redact_pii_audio: false,
     redact_pii_audio_quality: null,
-    redact_pii_policies: null,
-    redact_pii_sub: null,
+    redact_pii_policies: (params.redact_pii_policies ?? null) as TranscriptBody['redact_pii_policies'],
+    redact_pii_sub: params.redact_pii ? (params.redact_pii_sub ?? 'hash') : null,
     speed_boost: false,
     auto_highlights: false,
     auto_highlights_result: null,
@@ -253,18 +256,62 @@ export function completedTranscript(
   language: JobLanguage,
 ): TranscriptBody {
   const diarized = params.speaker_labels === true;
-  const spoken = diarized ? withSpeakerCount(content, speakerCountOf(params)) : content;
+  const heard = params.redact_pii
+    ? redacted(content, params.redact_pii_policies ?? [], params.redact_pii_sub)
+    : content;
+  const spoken = diarized ? withSpeakerCount(heard, speakerCountOf(params)) : heard;
   const words = spoken.words.map((w) => ({ ...w, speaker: diarized ? w.speaker : null }));
   return {
     ...pending,
     status: 'completed',
     ...language,
-    text: content.text,
+    text: heard.text,
     words,
     utterances: diarized ? spoken.utterances : null,
     confidence: content.confidence,
     audio_duration: Math.round(content.audio_duration),
   };
+}
+
+/** First names the emulator recognises as `person_name` (AssemblyAI's model finds any; this is a stand-in). */
+// biome-ignore format: a word list
+const PERSON_NAMES = new Set([
+  'anna', 'анна', 'boris', 'борис', 'ivan', 'иван', 'maria', 'мария', 'oleg', 'олег', 'john', 'alice', 'bob',
+]);
+
+/** The policy a word belongs to, by the emulator's simple detectors, or undefined. */
+function piiPolicyOf(word: string): string | undefined {
+  if (/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(word)) return 'email_address';
+  if ((word.match(/\d/g) ?? []).length >= 7 && /^[+\d()\-.]+$/.test(word)) return 'phone_number';
+  if (PERSON_NAMES.has(word.toLowerCase())) return 'person_name';
+  return undefined;
+}
+
+/**
+ * The content as AssemblyAI returns it with `redact_pii`: each word of a requested policy replaced
+ * by `[POLICY_NAME]` (`entity_name`) or by one `#` per character (`hash`, the default), its
+ * punctuation kept; the text and utterances rebuilt from the words.
+ */
+export function redacted(
+  content: TranscriptContent,
+  policies: readonly string[],
+  sub?: string | null,
+): TranscriptContent {
+  const wanted = new Set(policies);
+  const redactWord = (text: string): string => {
+    const [, core = text, tail = ''] = /^(.*?)([.,!?;:]*)$/.exec(text) ?? [];
+    const policy = piiPolicyOf(core);
+    if (!policy || !wanted.has(policy)) return text;
+    return `${sub === 'entity_name' ? `[${policy.toUpperCase()}]` : '#'.repeat(core.length)}${tail}`;
+  };
+  const words = content.words.map((w) => ({ ...w, text: redactWord(w.text) }));
+  let at = 0;
+  const utterances = content.utterances.map((u) => {
+    const own = words.slice(at, at + u.words.length);
+    at += u.words.length;
+    return { ...u, words: own, text: own.map((w) => w.text).join(' ') };
+  });
+  return { ...content, words, utterances, text: words.map((w) => w.text).join(' ') };
 }
 
 const LABELS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';

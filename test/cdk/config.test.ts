@@ -6,7 +6,7 @@ import {
   loadVpcConfig,
 } from '../../cdk/config.js';
 import { readDefinitionFile, retryBudgetAfterDeadlineSeconds } from '../../cdk/retry-budget.js';
-import { SPEECH_MODELS } from '../../lambdas/shared/assemblyai-catalog.js';
+import { DEFAULT_PII_POLICIES, SPEECH_MODELS } from '../../lambdas/shared/assemblyai-catalog.js';
 
 function load(context: Record<string, unknown> = {}) {
   return loadDeploymentConfig({ tryGetContext: (key) => context[key] });
@@ -45,6 +45,8 @@ describe('loadDeploymentConfig', () => {
       transcriptDelivery: 'poll',
       webhookReservedConcurrency: 0,
       presignedUrlTtlSeconds: 3600,
+      redactPii: false,
+      redactPiiPolicies: DEFAULT_PII_POLICIES.join(','),
       maxAudioBytes: 1024 ** 3,
       maxAudioSeconds: 36_000,
       minAudioSeconds: 0.3,
@@ -265,5 +267,17 @@ describe('loadVpcConfig', () => {
     );
     expect(regions({ regions: 'eu-central-1', vpcId: VPC_ID }).regions).toEqual(['eu-central-1']);
     expect(regions({ regions: 'eu-central-1,us-east-1', vpc: 'create' }).regions).toHaveLength(2);
+  });
+});
+
+describe('redaction context', () => {
+  it('reads redactPii and redactPiiPolicies, and stops on a policy AssemblyAI does not know', () => {
+    expect(load({ redactPii: 'true', redactPiiPolicies: 'person_name, phone_number' })).toMatchObject({
+      redactPii: true,
+      redactPiiPolicies: 'person_name,phone_number',
+    });
+    expect(() => load({ redactPiiPolicies: 'person_name,social_credit' })).toThrow(
+      'Context "redactPiiPolicies": not AssemblyAI PII policies: social_credit',
+    );
   });
 });

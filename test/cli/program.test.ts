@@ -330,6 +330,8 @@ describe('transcription CLI', () => {
       'srt',
       '--output',
       'txt',
+      '--pii-policy',
+      'person_name',
     );
 
     expect(code).toBe(EXIT.ok);
@@ -341,7 +343,18 @@ describe('transcription CLI', () => {
       speaker_names: { A: 'Анна', B: 'Boris Petrov' },
       keyterms: ['WiseVoice', 'Step Functions'],
       outputs: ['srt', 'txt'],
+      redact_pii_policies: ['person_name'],
     });
+    expect(input).not.toHaveProperty('redact_pii');
+  });
+
+  it('turns redaction off for one request with --no-redact-pii', async () => {
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: arnOf('123-abc-123'), startDate: T0 });
+
+    await run('start', 'transcription/123/abc-123.ogg', '--user', '123', '--no-redact-pii');
+
+    const input = JSON.parse(sfnMock.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? 'null');
+    expect(input.redact_pii).toBe(false);
   });
 
   it.each([

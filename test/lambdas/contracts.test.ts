@@ -1,10 +1,13 @@
 /** The execution input contract (README, "Execution input") and where results live. */
+
+import { DEFAULT_PII_POLICIES } from '../../lambdas/shared/assemblyai-catalog.js';
 import {
   DEFAULT_INPUT_PREFIX,
   MAX_S3_KEY_BYTES,
   resultKey,
   s3KeyProblem,
 } from '../../lambdas/shared/contracts.js';
+import { redactionOf } from '../../lambdas/submit-transcription/submit-transcription.js';
 import { transcriptionRequestSchema } from '../../lambdas/validate-audio/request-schema.js';
 import { parseRequest } from '../../lambdas/validate-audio/validate-audio.js';
 import { testConfig } from './step-fixtures.js';
@@ -364,6 +367,15 @@ describe('the request options (issue 12)', () => {
     [{ outputs: ['pdf'] }, 'outputs.0 must be one of "srt", "vtt", "txt"'],
     [{ outputs: ['srt', 'srt'] }, 'outputs must be a list of distinct formats among "srt", "vtt", "txt"'],
     [{ outputs: [] }, 'outputs must be a list of distinct formats'],
+    [{ redact_pii: 'yes' }, 'redact_pii must be true or false'],
+    [
+      { redact_pii_policies: ['person_name', 'social_credit'] },
+      'redact_pii_policies must be a list of distinct AssemblyAI PII policies',
+    ],
+    [
+      { redact_pii: false, redact_pii_policies: ['person_name'] },
+      'redact_pii_policies must not be given with redact_pii false',
+    ],
   ])('refuses %j with InvalidInput', (patch, message) => {
     const error = refusal({ ...SEED_INPUT, ...patch });
 
@@ -407,5 +419,32 @@ describe('the request options (issue 12)', () => {
         /keyterms are not available for language_code "de"/,
       );
     });
+  });
+});
+
+describe('redaction: the request’s, else the deployment’s', () => {
+  const deployment = (env: Record<string, string>) => testConfig({ TRANSCRIPTION_BUCKET: BUCKET, ...env });
+
+  it('is off by default, on with the default policies when the deployment says so, and a request wins', () => {
+    const on = deployment({ REDACT_PII: 'true' });
+
+    expect(redactionOf({}, config)).toBeUndefined();
+    expect(redactionOf({}, on)?.policies).toEqual([...DEFAULT_PII_POLICIES]);
+    expect(redactionOf({ redact_pii: false }, on)).toBeUndefined();
+    expect(redactionOf({ redact_pii: true }, config)?.policies).toEqual([...DEFAULT_PII_POLICIES]);
+    expect(redactionOf({ redact_pii_policies: ['phone_number'] }, config)).toEqual({
+      policies: ['phone_number'],
+    });
+    expect(redactionOf({}, deployment({ REDACT_PII: 'true', REDACT_PII_POLICIES: 'email_address' }))).toEqual(
+      {
+        policies: ['email_address'],
+      },
+    );
+  });
+
+  it('refuses a deployment policy AssemblyAI does not know at cold start', () => {
+    expect(() => deployment({ REDACT_PII_POLICIES: 'person_name,social_credit' })).toThrow(
+      'REDACT_PII_POLICIES holds names AssemblyAI does not know: social_credit',
+    );
   });
 });

@@ -6,6 +6,7 @@ import { parseSync } from 'subtitle';
 import {
   captionWordsOf,
   formatSegments,
+  redactionCounts,
   toSegments,
   validSegments,
 } from '../../lambdas/format-segments/format-segments.js';
@@ -316,6 +317,10 @@ describe('formatSegments', () => {
       const subset = submittedState({ status: 'completed' });
       const { id, language_code, audio_duration, text, words, utterances } = answer;
       const { speech_model_used, language_confidence } = answer;
+      const { redact_pii, redact_pii_policies } = answer as {
+        redact_pii?: boolean;
+        redact_pii_policies?: string[];
+      };
       await s3.put(`work/${whole.execution.name}/transcript.json`, storedByCheck(answer));
       await s3.put(
         `work/${subset.execution.name}/transcript.json`,
@@ -323,6 +328,8 @@ describe('formatSegments', () => {
           ...{ id, language_code, audio_duration, text, words, utterances },
           speech_model_used: speech_model_used ?? null,
           language_confidence: language_confidence ?? null,
+          redact_pii,
+          redact_pii_policies,
         }),
       );
 
@@ -465,5 +472,18 @@ describe('formatSegments with the request options', () => {
       ['three', 2000, 2500],
       ['four', 2500, 3000],
     ]);
+  });
+});
+
+describe('redactionCounts', () => {
+  it('counts each run of one placeholder once, only for the policies asked for', () => {
+    const text =
+      'Hi, I am [PERSON_NAME] [PERSON_NAME], call [PHONE_NUMBER] or [PERSON_NAME]. [LOCATION] stays, [NOTE] is text.';
+
+    expect(redactionCounts(text, ['person_name', 'phone_number', 'email_address'])).toEqual({
+      person_name: 2,
+      phone_number: 1,
+    });
+    expect(redactionCounts('nothing here', ['person_name'])).toEqual({});
   });
 });

@@ -12,7 +12,7 @@ import {
   startEmulator,
 } from '../../local/assemblyai-emulator/emulator.js';
 import { parseFaultSpec } from '../../local/assemblyai-emulator/faults.js';
-import { PLACEHOLDER_TEXT } from '../../local/assemblyai-emulator/transcripts.js';
+import { PLACEHOLDER_TEXT, redacted } from '../../local/assemblyai-emulator/transcripts.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const AUDIO_FILES: Record<string, string> = {
@@ -555,5 +555,34 @@ describe('AssemblyAI emulator', () => {
       expect(page.transcripts[0]?.audio_url).toBe(audioUrl('hello.mp3'));
       expect(page.transcripts[0]?.created).toBeInstanceOf(Date);
     });
+  });
+});
+
+describe('redacted (the emulator’s PII redaction)', () => {
+  const words = ['Звоните', 'Ивану:', '+7(916)1234567.'].map((text, i) => ({
+    text,
+    start: i * 500,
+    end: i * 500 + 400,
+    confidence: 0.9,
+    speaker: 'A',
+  }));
+  const content = {
+    language_code: 'ru',
+    audio_duration: 1.5,
+    text: words.map((w) => w.text).join(' '),
+    confidence: 0.9,
+    words,
+    utterances: [{ speaker: 'A', text: '', start: 0, end: 1400, confidence: 0.9, words }],
+  };
+
+  it('hashes by default, one # per character, and keeps the punctuation', () => {
+    expect(redacted(content, ['phone_number']).text).toBe('Звоните Ивану: ##############.');
+  });
+
+  it('names the entity with entity_name, only for the policies asked for, in words and utterances alike', () => {
+    const out = redacted(content, ['phone_number'], 'entity_name');
+
+    expect(out.words.map((w) => w.text)).toEqual(['Звоните', 'Ивану:', '[PHONE_NUMBER].']);
+    expect(out.utterances[0]?.text).toBe(out.text);
   });
 });

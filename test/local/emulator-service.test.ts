@@ -416,6 +416,14 @@ describe('AssemblyAI emulator, like the service', () => {
         'keyterms_prompt must be a List of non-empty Strings',
       ],
       [
+        { speech_models: MODELS, redact_pii: true, redact_pii_policies: ['person_name', 'social_credit'] },
+        expect.stringMatching(/^redact_pii_policies must be a List of account_number, /),
+      ],
+      [
+        { speech_models: MODELS, redact_pii: true, redact_pii_sub: 'mask' },
+        'redact_pii_sub must be one of entity_name, hash',
+      ],
+      [
         { speech_models: ['universal-2'], keyterms_prompt: Array.from({ length: 201 }, (_, i) => `t${i}`) },
         'keyterms_prompt must contain no more than 200 WORDS',
       ],

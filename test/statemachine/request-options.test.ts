@@ -3,6 +3,7 @@
  * and the emulator: what reaches AssemblyAI, what the result says, and the caption and text files
  * beside it, read back with SRT and WebVTT parsers. Refusals end in a failed result before any job.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { parseSync } from 'subtitle';
@@ -10,6 +11,28 @@ import { WebVTTParser } from 'webvtt-parser';
 import { type Harness, startHarness, TEST_BUCKET } from '../support/harness.js';
 
 const SAMPLE = new URL('../../local/sample/sample.ogg', import.meta.url);
+const HELLO_OGG = new URL('../fixtures/audio/hello.ogg', import.meta.url);
+
+/** What the emulator "hears" in hello.ogg for the redaction test: a name, a phone number, an e-mail. */
+function personalContent() {
+  const tokens = ['Привет,', 'это', 'Анна,', 'мой', 'номер', '+79161234567,', 'почта', 'anna@example.com.'];
+  const words = tokens.map((text, i) => ({
+    text,
+    start: i * 400,
+    end: i * 400 + 350,
+    confidence: 0.9,
+    speaker: 'A',
+  }));
+  const text = tokens.join(' ');
+  return {
+    language_code: 'ru',
+    audio_duration: 3.2,
+    text,
+    confidence: 0.9,
+    words,
+    utterances: [{ speaker: 'A', text, start: 0, end: 3150, confidence: 0.9, words }],
+  };
+}
 
 let harness: Harness;
 let sample: Buffer;
@@ -89,6 +112,38 @@ describe('the request options through the state machine', () => {
     const result = await harness.readResult(42, input.file_id);
     if (result?.status !== 'completed') throw new Error('no completed result');
     expect(new Set(result.segments.map((s) => s.speaker)).size).toBe(3);
+  });
+
+  it('redacts the policies asked for at AssemblyAI and counts them in the result, never keeping the values', async () => {
+    const audio = await readFile(HELLO_OGG);
+    harness.emulator.addKnownTranscript(createHash('sha256').update(audio).digest('hex'), personalContent());
+    counter += 1;
+    const input = {
+      s3_key: `transcription/42/pii-${counter}.ogg`,
+      user_id: 42,
+      file_id: `pii-${counter}`,
+      bucket: TEST_BUCKET,
+      redact_pii: true,
+      redact_pii_policies: ['person_name', 'phone_number'],
+      outputs: ['txt'],
+    };
+    await harness.upload(input.s3_key, audio);
+
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    const result = await harness.readResult(42, input.file_id);
+    if (result?.status !== 'completed') throw new Error('no completed result');
+    expect(result.metadata.redaction).toEqual({
+      policies: ['person_name', 'phone_number'],
+      counts: { person_name: 1, phone_number: 1 },
+    });
+    const written = JSON.stringify(result) + (await object(`results/42/${input.file_id}.txt`)).body;
+    expect(written).toContain('[PERSON_NAME],');
+    expect(written).not.toContain('Анна');
+    expect(written).not.toContain('79161234567');
+    // Not asked for: the e-mail address stays.
+    expect(written).toContain('anna@example.com');
   });
 
   it('refuses keyterms for Russian before any job exists, with InvalidInput and a failed result', async () => {

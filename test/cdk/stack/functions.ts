@@ -118,6 +118,8 @@ describe('TranscriptionFunction', () => {
         ASSEMBLYAI_LANGUAGE_CONFIDENCE_THRESHOLD: '0',
         ASSEMBLYAI_TIMEOUT_MS: '10000',
         DELETE_TRANSCRIPT_AFTER_PERSIST: 'true',
+        REDACT_PII: 'false',
+        REDACT_PII_POLICIES: expect.stringMatching(/^person_name,phone_number,email_address,/),
         PRESIGNED_URL_TTL_SECONDS: '3600',
         POLL_DEADLINE_BASE_SECONDS: '900',
         POLL_DEADLINE_PER_AUDIO_SECOND: '0.5',

@@ -366,6 +366,8 @@ describe('the REST API request model and the zod schema', () => {
         speaker_names: { A: 'Anna', B: 'Борис' },
         keyterms: ['WiseVoice', 'Step Functions'],
         outputs: ['srt', 'vtt', 'txt'],
+        redact_pii: true,
+        redact_pii_policies: ['person_name', 'phone_number'],
       },
     ],
     ['a key in a subfolder', { ...valid, s3_key: 'transcription/123/voice/2026/a b.ogg' }],
@@ -404,6 +406,8 @@ describe('the REST API request model and the zod schema', () => {
     ['a repeated keyterm', { ...valid, keyterms: ['x', 'x'] }],
     ['an unknown output format', { ...valid, outputs: ['docx'] }],
     ['a repeated output format', { ...valid, outputs: ['srt', 'srt'] }],
+    ['an unknown PII policy', { ...valid, redact_pii_policies: ['social_credit'] }],
+    ['redact_pii as a string', { ...valid, redact_pii: 'true' }],
     ['an array', [valid]],
   ])('both refuse %s', (_name, input) => {
     expect(zod.safeParse(input).success).toBe(false);
@@ -417,6 +421,7 @@ describe('the REST API request model and the zod schema', () => {
     ['a percent-encoded ".."', { ...valid, s3_key: 'transcription/123/%2e%2e/x.ogg' }],
     ['speakers_expected with a range', { ...valid, speakers_expected: 2, speakers_min: 1 }],
     ['a range upside down', { ...valid, speakers_min: 3, speakers_max: 2 }],
+    ['policies with redaction off', { ...valid, redact_pii: false, redact_pii_policies: ['person_name'] }],
     ['a blank speaker name', { ...valid, speaker_names: { A: '   ' } }],
     ['a keyterm with a control character', { ...valid, keyterms: ['bell\u0007'] }],
     [
