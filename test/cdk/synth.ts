@@ -4,9 +4,9 @@
  * and a few lookups the tests share.
  */
 import { readFileSync } from 'node:fs';
-import { App, type Environment } from 'aws-cdk-lib';
+import { App, type Environment, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { flattenReference } from '../../cdk/nag.js';
+import { flattenReference, NAG_NAMESPACE } from '../../cdk/nag.js';
 import { PROJECT_ROOT } from '../../cdk/paths.js';
 import { configureApp } from '../../cdk/transcription-app.js';
 import type { TranscriptionStack } from '../../cdk/transcription-stack.js';
@@ -198,4 +198,27 @@ function flattenDeep(value: unknown): unknown {
   const keys = Object.keys(value);
   if (keys.some((k) => k === 'Ref' || k.startsWith('Fn::'))) return flattenReference(value);
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, flattenDeep(v)]));
+}
+
+/** The cdk-nag AwsSolutions report of a synth; throws when cdk-nag did not run. */
+export function nagReport(s: Synthesized) {
+  const report = s.report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
+  if (!report) throw new Error('cdk-nag did not report');
+  return report;
+}
+
+/**
+ * `(path) id` of every cdk-nag acknowledgement recorded on a construct, as the report's
+ * `(acknowledgedAt) acknowledgedId` names it. CDK records CloudFormation-Validate acknowledgements
+ * of its own on some constructs (a VPC's flow log, a looked-up VPC's literal AZs): not cdk-nag's.
+ */
+export function recordedAcknowledgements(app: App): string[] {
+  return app.node
+    .findAll()
+    .flatMap((c) =>
+      c.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) => Object.keys(m.data as Record<string, string>).map((id) => `(${c.node.path}) ${id}`)),
+    )
+    .filter((a) => a.includes(` ${NAG_NAMESPACE}::`));
 }

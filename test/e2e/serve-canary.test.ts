@@ -8,13 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  DescribeExecutionCommand,
-  type DescribeExecutionOutput,
-  ListExecutionsCommand,
-  SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { CanaryStart } from '../../lambdas/run-canary/run-canary.js';
 import { CANARY_USER_ID } from '../../lambdas/shared/canary.js';
@@ -23,6 +17,7 @@ import type { TranscriptionResult } from '../../lambdas/shared/contracts.js';
 import { SAMPLE_AUDIO_PATH } from '../../local/assemblyai-emulator/sample.js';
 import { type LocalServices, startLocalServices } from '../../local/sfn-endpoint.js';
 import { lambdaContext } from '../../local/workflow.js';
+import { finishedExecution } from '../support/executions.js';
 
 const SAMPLE_KEY = 'assets/canary-sample.ogg';
 
@@ -74,14 +69,7 @@ function executionArnOf(name: string): string {
   return `${services.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
-async function finished(executionArn: string): Promise<DescribeExecutionOutput> {
-  for (let i = 0; i < 300; i++) {
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (described.status !== 'RUNNING') return described;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${executionArn} still running`);
-}
+const finished = (executionArn: string) => finishedExecution(sfn, executionArn);
 
 /** Every completion message up to and including the one of `executionArn` (bounded). */
 async function messagesUntil(executionArn: string): Promise<CompletionMessage[]> {

@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
-  type DescribeExecutionOutput,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
   ExecutionNotRedrivable,
@@ -30,6 +29,7 @@ import type { CompletionMessage } from '../../lambdas/shared/completion-message.
 import type { TranscriptionResult } from '../../lambdas/shared/contracts.js';
 import { SAMPLE_AUDIO_PATH } from '../../local/assemblyai-emulator/sample.js';
 import { type LocalServices, startLocalServices } from '../../local/sfn-endpoint.js';
+import { finishedExecution } from '../support/executions.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -80,14 +80,7 @@ async function start(name: string, input: string) {
   return sfn.send(new StartExecutionCommand({ stateMachineArn: services.stateMachineArn, name, input }));
 }
 
-async function finished(executionArn: string): Promise<DescribeExecutionOutput> {
-  for (let i = 0; i < 300; i++) {
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (described.status !== 'RUNNING') return described;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${executionArn} still running`);
-}
+const finished = (executionArn: string) => finishedExecution(sfn, executionArn);
 
 /** The completion message of an execution, read from the local queue (bounded). */
 async function completionOf(executionArn: string): Promise<CompletionMessage> {

@@ -4,13 +4,14 @@
  * start rate, exactly the grants it and the bot need, the alarms, the outputs — and cdk-nag clean
  * alone and beside the other options.
  */
-import { type App, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { loadIntakeQueueConfig } from '../../../cdk/config.js';
 import {
   type CfnTemplate,
   logicalId,
+  nagReport,
   permissionsOf,
+  recordedAcknowledgements,
   resourcesOfType,
   roleOf,
   type Statement,
@@ -72,12 +73,6 @@ function alarmsByName(json: CfnTemplate): Record<string, Record<string, unknown>
       r.Properties,
     ]),
   );
-}
-
-function nagReport(s: Synthesized) {
-  const report = s.report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
-  if (!report) throw new Error('cdk-nag did not report');
-  return report;
 }
 
 describe('the intake queue', () => {
@@ -283,22 +278,12 @@ describe('the intake queue', () => {
       const used = new Set(
         (report.suppressedViolations ?? []).map((v) => `(${v.acknowledgedAt}) ${v.acknowledgedId}`),
       );
-      const recorded = (app: App) =>
-        app.node
-          .findAll()
-          .flatMap((c) =>
-            c.node.metadata
-              .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-              .flatMap((m) =>
-                Object.keys(m.data as Record<string, string>).map((id) => `(${c.node.path}) ${id}`),
-              ),
-          );
 
       expect(
         report.violations.map((v) => `${v.ruleName} ${v.violatingConstructs[0]?.constructPath}`),
       ).toEqual([]);
       expect(report.conclusion).toBe('success');
-      expect(recorded(result.app).filter((a) => !used.has(a))).toEqual([]);
+      expect(recordedAcknowledgements(result.app).filter((a) => !used.has(a))).toEqual([]);
       // The intake adds no new kind of finding: its only ones are X-Ray's "*" and DescribeExecution's "{stateMachine}:*".
       expect(
         [

@@ -4,12 +4,11 @@
  * acknowledgement has a reason and matches a real finding, and the check really fails a synth.
  */
 import { readFileSync } from 'node:fs';
-import { App, Validations } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
-import { NAG_NAMESPACE } from '../../../cdk/nag.js';
 import { PROJECT_ROOT } from '../../../cdk/paths.js';
 import { configureApp } from '../../../cdk/transcription-app.js';
-import { type Synthesized, synth, type Violation } from '../synth.js';
+import { nagReport, recordedAcknowledgements, type Synthesized, synth, type Violation } from '../synth.js';
 
 const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
   'dev defaults': {},
@@ -41,27 +40,6 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
   },
   'the live canary alone': { canary: 'rate(1 hour)' },
 };
-
-function nagReport(s: Synthesized) {
-  const report = s.report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
-  if (!report) throw new Error('cdk-nag did not report');
-  return report;
-}
-
-/**
- * `(path) id` of every cdk-nag acknowledgement recorded on a construct (CDK records its own
- * CloudFormation-Validate ones on some of its constructs, e.g. a VPC's flow log).
- */
-function recordedAcknowledgements(app: App): string[] {
-  return app.node
-    .findAll()
-    .flatMap((c) =>
-      c.node.metadata
-        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-        .flatMap((m) => Object.keys(m.data as Record<string, string>).map((id) => `(${c.node.path}) ${id}`)),
-    )
-    .filter((a) => a.includes(` ${NAG_NAMESPACE}::`));
-}
 
 describe('cdk-nag AwsSolutions', () => {
   describe.each(Object.entries(CONFIGURATIONS))('with %s', (_name, context) => {

@@ -6,7 +6,6 @@
  * alone and beside the other options.
  */
 import { Ajv } from 'ajv';
-import { type App, Validations } from 'aws-cdk-lib';
 import { loadRestApiConfig } from '../../../cdk/config.js';
 import { ACCESS_LOG_FIELDS, transcriptionRequestModel } from '../../../cdk/constructs/rest-api.js';
 import { flattenReference } from '../../../cdk/nag.js';
@@ -14,7 +13,9 @@ import { transcriptionRequestSchema } from '../../../lambdas/validate-audio/requ
 import {
   type CfnTemplate,
   logicalId,
+  nagReport,
   permissionsOf,
+  recordedAcknowledgements,
   resourcesOfType,
   type Statement,
   type Synthesized,
@@ -68,12 +69,6 @@ function methodOf(json: CfnTemplate, verb: string) {
   const found = methods(json).filter((m) => m.HttpMethod === verb);
   if (found.length !== 1) throw new Error(`Expected one ${verb} method`);
   return found[0] as Record<string, unknown>;
-}
-
-function nagReport(s: Synthesized) {
-  const report = s.report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
-  if (!report) throw new Error('cdk-nag did not report');
-  return report;
 }
 
 describe('the REST API', () => {
@@ -302,22 +297,12 @@ describe('the REST API', () => {
       const used = new Set(
         (report.suppressedViolations ?? []).map((v) => `(${v.acknowledgedAt}) ${v.acknowledgedId}`),
       );
-      const recorded = (app: App) =>
-        app.node
-          .findAll()
-          .flatMap((c) =>
-            c.node.metadata
-              .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-              .flatMap((m) =>
-                Object.keys(m.data as Record<string, string>).map((id) => `(${c.node.path}) ${id}`),
-              ),
-          );
 
       expect(
         report.violations.map((v) => `${v.ruleName} ${v.violatingConstructs[0]?.constructPath}`),
       ).toEqual([]);
       expect(report.conclusion).toBe('success');
-      expect(recorded(result.app).filter((a) => !used.has(a))).toEqual([]);
+      expect(recordedAcknowledgements(result.app).filter((a) => !used.has(a))).toEqual([]);
       expect(
         [
           ...new Set(

@@ -4,16 +4,15 @@
  * functions' own grants call for, flow logs and the DNS firewall on a created VPC, an existing VPC's
  * looked-up private subnets — and cdk-nag clean alone and beside the other options.
  */
-import { type App, Validations } from 'aws-cdk-lib';
-import { NAG_NAMESPACE } from '../../../cdk/nag.js';
 import {
   type CfnResource,
   type CfnTemplate,
+  nagReport,
   permissionsOf,
+  recordedAcknowledgements,
   resourcesOfType,
   roleOf,
   type Statement,
-  type Synthesized,
   synth,
 } from '../synth.js';
 
@@ -211,12 +210,6 @@ function functionSecurityGroup(json: CfnTemplate): string {
   );
   if (groups.size !== 1) throw new Error(`Expected one function security group, found ${groups.size}`);
   return [...groups][0] as string;
-}
-
-function nagReport(s: Synthesized) {
-  const report = s.report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
-  if (!report) throw new Error('cdk-nag did not report');
-  return report;
 }
 
 describe('VPC', () => {
@@ -504,25 +497,12 @@ describe('VPC', () => {
       const used = new Set(
         (report.suppressedViolations ?? []).map((v) => `(${v.acknowledgedAt}) ${v.acknowledgedId}`),
       );
-      const recorded = (app: App) =>
-        app.node
-          .findAll()
-          .flatMap((c) =>
-            c.node.metadata
-              .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-              .flatMap((m) =>
-                Object.keys(m.data as Record<string, string>).map((id) => `(${c.node.path}) ${id}`),
-              ),
-          )
-          // CDK acknowledges some CloudFormation-Validate findings on its own constructs (the flow
-          // log, a looked-up VPC's literal AZs); cdk-nag's are the stack's.
-          .filter((a) => a.includes(` ${NAG_NAMESPACE}::`));
 
       expect(
         report.violations.map((v) => `${v.ruleName} ${v.violatingConstructs[0]?.constructPath}`),
       ).toEqual([]);
       expect(report.conclusion).toBe('success');
-      expect(recorded(result.app).filter((a) => !used.has(a))).toEqual([]);
+      expect(recordedAcknowledgements(result.app).filter((a) => !used.has(a))).toEqual([]);
       // The network itself needs no acknowledgement (flow logs on, no open ingress, no wildcard).
       expect(
         (report.suppressedViolations ?? []).filter((v) =>
