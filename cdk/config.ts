@@ -10,6 +10,7 @@ import {
   DEFAULT_SPEECH_MODELS,
   isLanguageCode,
   isPiiPolicy,
+  piiRedactionProblem,
   speechModelsProblem,
 } from '../lambdas/shared/assemblyai-catalog.js';
 import {
@@ -293,6 +294,15 @@ export function loadDeploymentConfig(
     );
   }
 
+  const redactPii = context.boolean('redactPii', false);
+  const redactionProblem =
+    redactPii && piiRedactionProblem(undefined, { expectedLanguages, fallbackLanguage });
+  if (redactionProblem) {
+    throw new Error(
+      `Context "redactPii=true" with "expectedLanguages"/"fallbackLanguage": ${redactionProblem}`,
+    );
+  }
+
   const maxAudioSeconds = context.positive('maxAudioSeconds', 36_000);
   const minAudioSeconds = context.positive('minAudioSeconds', 0.3);
   if (minAudioSeconds >= maxAudioSeconds) {
@@ -362,7 +372,7 @@ export function loadDeploymentConfig(
     ),
     assemblyaiTimeoutMs: context.positive('assemblyaiTimeoutMs', 10_000),
     deleteTranscriptAfterPersist: context.boolean('deleteTranscriptAfterPersist', true),
-    redactPii: context.boolean('redactPii', false),
+    redactPii,
     redactPiiPolicies: redactPiiPolicies.join(','),
     completionQueue: context.boolean('completionQueue', true),
     transcriptDelivery: context.oneOf('transcriptDelivery', TRANSCRIPT_DELIVERIES, 'poll'),

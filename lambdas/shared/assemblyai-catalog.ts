@@ -140,7 +140,8 @@ export const KEYTERM_SUPPORT: Readonly<Record<string, KeytermSupport>> = {
   'universal-2': { maxTerms: 200, maxWordsPerTerm: 6, maxTermChars: 50, languages: ['en'] },
 };
 
-function keytermsCover(model: string, languageCode: string): boolean {
+/** Whether this model boosts keyterms in this language (AssemblyAI ignores them otherwise). */
+export function modelBoostsLanguage(model: string, languageCode: string): boolean {
   const support = KEYTERM_SUPPORT[model];
   if (!support) return false;
   return support.languages === 'model'
@@ -162,7 +163,7 @@ export function keytermsProblem(
   let candidates: string[];
   if (languageCode) {
     const model = routeSpeechModel(models, languageCode);
-    if (!model || !keytermsCover(model, languageCode)) {
+    if (!model || !modelBoostsLanguage(model, languageCode)) {
       return `keyterms are not available for language_code "${languageCode}" with the speech model it runs on (${model ?? 'none'})`;
     }
     candidates = [model];
@@ -223,3 +224,48 @@ export const DEFAULT_PII_POLICIES: readonly PiiPolicy[] = [
   'healthcare_number',
   'password',
 ];
+
+/**
+ * The languages AssemblyAI's PII redaction covers: the language table of its "PII Redaction" docs
+ * (https://www.assemblyai.com/docs/guardrails/redact-pii-from-transcripts; 50 codes, on
+ * Universal-3 Pro and Universal-2, US and EU). A job in another language ends in an error after the
+ * audio was processed (as AssemblyAI does for features a language lacks), so it is refused first.
+ */
+// biome-ignore format: the docs' table, in its order
+export const PII_LANGUAGES = [
+  'en', 'en_au', 'en_uk', 'en_us', 'es', 'fr', 'de', 'it', 'pt', 'nl', 'hi', 'ja', 'zh', 'fi', 'ko', 'pl',
+  'ru', 'tr', 'uk', 'vi', 'af', 'ar', 'be', 'bg', 'my', 'ca', 'hr', 'cs', 'da', 'et', 'ka', 'el', 'he',
+  'hu', 'is', 'id', 'km', 'lv', 'lt', 'lb', 'ms', 'no', 'fa', 'ro', 'sk', 'sl', 'sw', 'sv', 'tl', 'ta',
+] as const;
+
+export function redactsLanguage(languageCode: string): boolean {
+  return (PII_LANGUAGES as readonly string[]).includes(languageCode);
+}
+
+/**
+ * Why PII redaction cannot be asked for in this language, or undefined. Without a language code the
+ * job runs in whichever language detection picks, so every language it may pick (the expected
+ * ones, or any with `all`, and the fallback) must be one AssemblyAI redacts.
+ */
+export function piiRedactionProblem(
+  languageCode: string | undefined,
+  detection: { expectedLanguages: readonly string[]; fallbackLanguage: string },
+): string | undefined {
+  if (languageCode !== undefined) {
+    return redactsLanguage(languageCode)
+      ? undefined
+      : `redact_pii is not available for language_code "${languageCode}": AssemblyAI redacts PII in ${PII_LANGUAGES.length} languages (its docs' "PII Redaction" table)`;
+  }
+  const expected = detection.expectedLanguages;
+  if (expected.length === 0 || expected.includes('all')) {
+    return 'redact_pii needs a language_code: language detection here may pick any language, and AssemblyAI does not redact PII in all of them';
+  }
+  const candidates = [
+    ...expected,
+    ...(detection.fallbackLanguage === 'auto' ? [] : [detection.fallbackLanguage]),
+  ];
+  const outside = [...new Set(candidates.filter((code) => !redactsLanguage(code)))];
+  return outside.length === 0
+    ? undefined
+    : `redact_pii needs a language_code: language detection here may pick ${outside.map((c) => `"${c}"`).join(', ')}, where AssemblyAI does not redact PII`;
+}

@@ -11,9 +11,10 @@ import {
   isLanguageCode,
   isPiiPolicy,
   type PiiPolicy,
+  piiRedactionProblem,
   speechModelsProblem,
 } from './assemblyai-catalog.js';
-import { DEFAULT_INPUT_PREFIX, DEFAULT_RESULTS_PREFIX } from './contracts.js';
+import { DEFAULT_INPUT_PREFIX, DEFAULT_RESULTS_PREFIX, type TranscriptionRequest } from './contracts.js';
 import { ConfigurationError } from './errors.js';
 
 export interface WorkflowConfig {
@@ -212,6 +213,19 @@ export function loadConfig(env: Env = process.env): WorkflowConfig {
     );
   }
   const confidenceThreshold = fraction(env, 'ASSEMBLYAI_LANGUAGE_CONFIDENCE_THRESHOLD', 0);
+  const redaction = {
+    enabled: boolean(env, 'REDACT_PII', false),
+    policies: piiPolicies(list(env, 'REDACT_PII_POLICIES', DEFAULT_PII_POLICIES)),
+  };
+  // Redaction on by default must hold for a request that names no language, or every such
+  // request would be refused.
+  const redactionProblem =
+    redaction.enabled && piiRedactionProblem(undefined, { expectedLanguages, fallbackLanguage });
+  if (redactionProblem) {
+    throw new ConfigurationError(
+      `REDACT_PII=true with ASSEMBLYAI_EXPECTED_LANGUAGES/ASSEMBLYAI_FALLBACK_LANGUAGE: ${redactionProblem}`,
+    );
+  }
   return {
     bucket: requiredEnv(env, 'TRANSCRIPTION_BUCKET'),
     inputPrefix: prefix(env, 'INPUT_PREFIX', DEFAULT_INPUT_PREFIX),
@@ -228,10 +242,7 @@ export function loadConfig(env: Env = process.env): WorkflowConfig {
       timeoutMs: positiveNumber(env, 'ASSEMBLYAI_TIMEOUT_MS', 10_000),
       submitSettleMs: positiveNumber(env, 'ASSEMBLYAI_SUBMIT_SETTLE_MS', 15_000),
       deleteAfterPersist: boolean(env, 'DELETE_TRANSCRIPT_AFTER_PERSIST', true),
-      redaction: {
-        enabled: boolean(env, 'REDACT_PII', false),
-        policies: piiPolicies(list(env, 'REDACT_PII_POLICIES', DEFAULT_PII_POLICIES)),
-      },
+      redaction,
     },
     delivery: delivery(env),
     presignedUrlTtlSeconds: positiveNumber(env, 'PRESIGNED_URL_TTL_SECONDS', 3600),
@@ -242,4 +253,15 @@ export function loadConfig(env: Env = process.env): WorkflowConfig {
       holdSeconds: secondsUpTo(env, 'ASSEMBLYAI_CHECK_HOLD_SECONDS', 15, MAX_CHECK_HOLD_SECONDS),
     },
   };
+}
+
+/** The request's redaction, else the deployment's: the policies to redact, or undefined for none. */
+export function redactionOf(
+  request: Pick<TranscriptionRequest, 'redact_pii' | 'redact_pii_policies'>,
+  config: WorkflowConfig,
+): { policies: string[] } | undefined {
+  const enabled =
+    request.redact_pii ?? (request.redact_pii_policies !== undefined || config.assemblyai.redaction.enabled);
+  if (!enabled) return undefined;
+  return { policies: request.redact_pii_policies ?? [...config.assemblyai.redaction.policies] };
 }

@@ -21,8 +21,7 @@ import {
   type TranscriptionProvider,
   type WebhookTarget,
 } from '../shared/assemblyai.js';
-import type { WorkflowConfig } from '../shared/config.js';
-import type { TranscriptionRequest } from '../shared/contracts.js';
+import { redactionOf, type WorkflowConfig } from '../shared/config.js';
 import {
   AUDIO_CHANGED_MESSAGE,
   AudioChanged,
@@ -159,17 +158,6 @@ function queuedJob(
     checks: 0,
     wait_seconds: nextWaitSeconds({ audioSeconds, submittedAt, deadline, now }, config.poll),
   };
-}
-
-/** The request's redaction, else the deployment's: the policies to redact, or undefined for none. */
-export function redactionOf(
-  request: Pick<TranscriptionRequest, 'redact_pii' | 'redact_pii_policies'>,
-  config: WorkflowConfig,
-): { policies: string[] } | undefined {
-  const enabled =
-    request.redact_pii ?? (request.redact_pii_policies !== undefined || config.assemblyai.redaction.enabled);
-  if (!enabled) return undefined;
-  return { policies: request.redact_pii_policies ?? [...config.assemblyai.redaction.policies] };
 }
 
 export async function submitTranscription(state: ValidatedState, deps: SubmitDeps): Promise<TranscriptJob> {

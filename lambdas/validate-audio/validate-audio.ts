@@ -8,8 +8,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type IAudioMetadata, type IFormat, parseFromTokenizer } from 'music-metadata';
 import type * as z from 'zod/mini';
-import { keytermsProblem } from '../shared/assemblyai-catalog.js';
-import type { WorkflowConfig } from '../shared/config.js';
+import { keytermsProblem, piiRedactionProblem } from '../shared/assemblyai-catalog.js';
+import { redactionOf, type WorkflowConfig } from '../shared/config.js';
 import {
   resultKey,
   type TranscriptionRequest,
@@ -115,7 +115,10 @@ export function parseRequest(input: unknown, config: WorkflowConfig): Transcript
   // What depends on the deployment's speech models, refused here rather than by AssemblyAI after
   // the audio was uploaded and paid for (or silently ignored by it).
   const { keyterms, language_code: languageCode } = parsed.data;
-  const problem = keyterms && keytermsProblem(config.assemblyai.speechModels, languageCode, keyterms);
+  const problem =
+    (keyterms && keytermsProblem(config.assemblyai.speechModels, languageCode, keyterms)) ||
+    (redactionOf(parsed.data, config) &&
+      piiRedactionProblem(languageCode, config.assemblyai.languageDetection));
   if (problem) throw new InvalidInput(`Invalid input: ${problem}`);
   return parsed.data;
 }

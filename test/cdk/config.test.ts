@@ -276,8 +276,17 @@ describe('redaction context', () => {
       redactPii: true,
       redactPiiPolicies: 'person_name,phone_number',
     });
+
     expect(() => load({ redactPiiPolicies: 'person_name,social_credit' })).toThrow(
       'Context "redactPiiPolicies": not AssemblyAI PII policies: social_credit',
     );
+  });
+
+  it('stops when redactPii is on by default while detection may pick a language AssemblyAI does not redact', () => {
+    expect(() => load({ redactPii: 'true', expectedLanguages: 'ru,th' })).toThrow(
+      'Context "redactPii=true" with "expectedLanguages"/"fallbackLanguage": redact_pii needs a language_code: language detection here may pick "th", where AssemblyAI does not redact PII',
+    );
+    expect(() => load({ redactPii: 'true', expectedLanguages: 'all' })).toThrow(/may pick any language/);
+    expect(load({ redactPii: 'true', expectedLanguages: 'ru,en,uk' }).redactPii).toBe(true);
   });
 });

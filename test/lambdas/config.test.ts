@@ -4,8 +4,12 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import {
+  DEFAULT_EXPECTED_LANGUAGES,
+  DEFAULT_FALLBACK_LANGUAGE,
   DEFAULT_SPEECH_MODELS,
   LANGUAGE_CODES,
+  PII_LANGUAGES,
+  PII_POLICIES,
   routeSpeechModel,
   SPEECH_MODELS,
   speechModelsProblem,
@@ -109,6 +113,22 @@ describe('the AssemblyAI catalog', () => {
 
     // Assert
     expect([...LANGUAGE_CODES]).toEqual(spec.components.schemas.TranscriptLanguageCode.enum);
+  });
+
+  it('lists exactly the PII policies of the published spec', () => {
+    const spec = assemblyaiFixture<{ components: { schemas: { PiiPolicy: { enum: string[] } } } }>(
+      'openapi.json',
+    );
+
+    expect([...PII_POLICIES].sort()).toEqual([...spec.components.schemas.PiiPolicy.enum].sort());
+  });
+
+  it('redacts in 50 published language codes, the bot’s default languages among them', () => {
+    expect(new Set(PII_LANGUAGES).size).toBe(50);
+    for (const code of PII_LANGUAGES) expect(LANGUAGE_CODES).toContain(code);
+    for (const code of [...DEFAULT_EXPECTED_LANGUAGES, DEFAULT_FALLBACK_LANGUAGE]) {
+      expect(PII_LANGUAGES).toContain(code);
+    }
   });
 
   it('keeps every default model current and every current model covering its languages', () => {

@@ -1,13 +1,13 @@
 /** The execution input contract (README, "Execution input") and where results live. */
 
 import { DEFAULT_PII_POLICIES } from '../../lambdas/shared/assemblyai-catalog.js';
+import { redactionOf } from '../../lambdas/shared/config.js';
 import {
   DEFAULT_INPUT_PREFIX,
   MAX_S3_KEY_BYTES,
   resultKey,
   s3KeyProblem,
 } from '../../lambdas/shared/contracts.js';
-import { redactionOf } from '../../lambdas/submit-transcription/submit-transcription.js';
 import { transcriptionRequestSchema } from '../../lambdas/validate-audio/request-schema.js';
 import { parseRequest } from '../../lambdas/validate-audio/validate-audio.js';
 import { testConfig } from './step-fixtures.js';
@@ -440,6 +440,64 @@ describe('redaction: the request’s, else the deployment’s', () => {
         policies: ['email_address'],
       },
     );
+  });
+
+  describe('in the languages AssemblyAI redacts (its docs’ 50)', () => {
+    const refusal = (input: object, at = config) => {
+      try {
+        parseRequest(input, at);
+      } catch (error) {
+        return error as Error;
+      }
+      throw new Error('expected a refusal');
+    };
+
+    it('takes Russian, English and a regional English code, and refuses Thai or Welsh before submission', () => {
+      for (const language_code of ['ru', 'en', 'en_au', 'uk']) {
+        expect(parseRequest({ ...SEED_INPUT, language_code, redact_pii: true }, config).language_code).toBe(
+          language_code,
+        );
+      }
+      const thai = refusal({ ...SEED_INPUT, language_code: 'th', redact_pii: true });
+      expect(thai.name).toBe('InvalidInput');
+      expect(thai.message).toBe(
+        'Invalid input: redact_pii is not available for language_code "th": AssemblyAI redacts PII in 50 languages (its docs\' "PII Redaction" table)',
+      );
+      expect(
+        refusal({ ...SEED_INPUT, language_code: 'cy', redact_pii_policies: ['person_name'] }).message,
+      ).toContain('language_code "cy"');
+    });
+
+    it('refuses a language it cannot redact only when redaction is on, by request or by the deployment', () => {
+      expect(parseRequest({ ...SEED_INPUT, language_code: 'th' }, config).language_code).toBe('th');
+      const on = deployment({ REDACT_PII: 'true' });
+      expect(refusal({ ...SEED_INPUT, language_code: 'th' }, on).message).toContain('language_code "th"');
+      expect(parseRequest({ ...SEED_INPUT, language_code: 'th', redact_pii: false }, on).language_code).toBe(
+        'th',
+      );
+    });
+
+    it('with detection, needs every language detection may pick to be redactable', () => {
+      const all = deployment({ ASSEMBLYAI_EXPECTED_LANGUAGES: 'all' });
+      expect(refusal({ ...SEED_INPUT, redact_pii: true }, all).message).toContain(
+        'redact_pii needs a language_code: language detection here may pick any language',
+      );
+      const withThai = deployment({ ASSEMBLYAI_EXPECTED_LANGUAGES: 'ru,th' });
+      expect(refusal({ ...SEED_INPUT, redact_pii: true }, withThai).message).toContain('may pick "th"');
+      expect(
+        parseRequest({ ...SEED_INPUT, language_code: 'ru', redact_pii: true }, withThai).language_code,
+      ).toBe('ru');
+      const thaiFallback = deployment({ ASSEMBLYAI_FALLBACK_LANGUAGE: 'th' });
+      expect(refusal({ ...SEED_INPUT, redact_pii: true }, thaiFallback).message).toContain('may pick "th"');
+      expect(parseRequest({ ...SEED_INPUT, redact_pii: true }, config).redact_pii).toBe(true);
+    });
+
+    it('refuses at cold start a deployment that redacts by default while detecting languages it cannot redact', () => {
+      expect(() => deployment({ REDACT_PII: 'true', ASSEMBLYAI_EXPECTED_LANGUAGES: 'all' })).toThrow(
+        /^REDACT_PII=true with ASSEMBLYAI_EXPECTED_LANGUAGES\/ASSEMBLYAI_FALLBACK_LANGUAGE: redact_pii needs a language_code/,
+      );
+      expect(() => deployment({ REDACT_PII: 'true', ASSEMBLYAI_EXPECTED_LANGUAGES: 'ru,en' })).not.toThrow();
+    });
   });
 
   it('refuses a deployment policy AssemblyAI does not know at cold start', () => {
