@@ -33,7 +33,9 @@ import {
   type JobLanguage,
   lowLanguageConfidenceMessage,
   pendingTranscript,
+  piiLanguageMessage,
   placeholderContent,
+  redactionPossible,
   type SubmitParams,
   type TranscriptBody,
   type TranscriptContent,
@@ -352,6 +354,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Asse
     if (!model) {
       const error = `The detected language '${language.language_code}' is not supported by the requested speech_models (${params.speech_models.join(', ')}).`;
       return { language, error };
+    }
+    if (!redactionPossible(params, language.language_code)) {
+      return { language, error: piiLanguageMessage(language.language_code) };
     }
     return { language: { ...language, speech_model_used: model } };
   };

@@ -1,9 +1,15 @@
 /**
  * Builds transcript bodies shaped like AssemblyAI's own (see test/fixtures/assemblyai) and models
- * the parts of the service a body depends on: language detection and speech-model routing.
+ * the parts of the service a body depends on: language detection, speech-model routing, speaker
+ * counts, keyterms and PII redaction.
  */
 import type { Transcript, TranscriptStatus, TranscriptUtterance, TranscriptWord } from 'assemblyai';
-import { baseLanguage, routeSpeechModel } from '../../lambdas/shared/assemblyai-catalog.js';
+import {
+  baseLanguage,
+  modelBoostsLanguage,
+  redactsLanguage,
+  routeSpeechModel,
+} from '../../lambdas/shared/assemblyai-catalog.js';
 
 /** What was transcribed: the known sample's transcript or a placeholder, always with speakers. */
 export interface TranscriptContent {
@@ -256,9 +262,12 @@ export function completedTranscript(
   language: JobLanguage,
 ): TranscriptBody {
   const diarized = params.speaker_labels === true;
+  const boostable =
+    params.keyterms_prompt && modelBoostsLanguage(language.speech_model_used, language.language_code);
+  const recognised = boostable ? boosted(content, params.keyterms_prompt ?? []) : content;
   const heard = params.redact_pii
-    ? redacted(content, params.redact_pii_policies ?? [], params.redact_pii_sub)
-    : content;
+    ? redacted(recognised, params.redact_pii_policies ?? [], params.redact_pii_sub)
+    : recognised;
   const spoken = diarized ? withSpeakerCount(heard, speakerCountOf(params)) : heard;
   const words = spoken.words.map((w) => ({ ...w, speaker: diarized ? w.speaker : null }));
   return {
@@ -271,6 +280,87 @@ export function completedTranscript(
     confidence: content.confidence,
     audio_duration: Math.round(content.audio_duration),
   };
+}
+
+/**
+ * The job error for PII redaction in a language AssemblyAI does not redact. The emulator's own
+ * wording: AssemblyAI ends such a job in an error (as it does for other features a language lacks),
+ * but no recording of the text is at hand, so the workflow must not depend on it.
+ */
+export function piiLanguageMessage(languageCode: string): string {
+  return `PII redaction is not supported for language_code '${languageCode}'.`;
+}
+
+/** Whether a finished job in this language can have the redaction it asked for. */
+export function redactionPossible(params: SubmitParams, languageCode: string): boolean {
+  return !params.redact_pii || redactsLanguage(languageCode);
+}
+
+/** Lower case, without the punctuation around a word: how the emulator compares heard and boosted words. */
+function bare(word: string): string {
+  return word.toLowerCase().replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
+}
+
+/** Levenshtein distance, for the short strings of one word. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = row;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** A heard word close enough to a boosted one to be it: the same ignoring case, or one edit off (two for 8+ letters; short words must match). */
+function soundsLike(heard: string, term: string): boolean {
+  if (heard === term) return true;
+  if (term.length < 4) return false;
+  return editDistance(heard, term) <= (term.length >= 8 ? 2 : 1);
+}
+
+/**
+ * The content as a model that was prompted with these keyterms hears it: a run of words close to a
+ * term (see `soundsLike`, word by word for a phrase) takes the term's spelling, its punctuation
+ * kept; the text and utterances rebuilt. AssemblyAI's model biases recognition rather than
+ * rewriting text, but what a test can see is the same: the boosted spelling wins.
+ */
+export function boosted(content: TranscriptContent, keyterms: readonly string[]): TranscriptContent {
+  const terms = keyterms.map((term) => term.trim().split(/\s+/));
+  const words = content.words.map((w) => ({ ...w }));
+  for (let at = 0; at < words.length; at++) {
+    const term = terms.find(
+      (parts) =>
+        at + parts.length <= words.length &&
+        parts.every((part, k) => soundsLike(bare(words[at + k]?.text ?? ''), bare(part))),
+    );
+    if (!term) continue;
+    term.forEach((part, k) => {
+      const word = words[at + k];
+      if (!word) return;
+      const [, lead = '', , tail = ''] = /^([^\p{L}\p{N}]*)(.*?)([^\p{L}\p{N}]*)$/u.exec(word.text) ?? [];
+      word.text = `${lead}${part}${tail}`;
+    });
+    at += term.length - 1;
+  }
+  return rebuilt(content, words);
+}
+
+/** The content with these words, its utterances and text made of them. */
+function rebuilt(content: TranscriptContent, words: TranscriptWord[]): TranscriptContent {
+  let at = 0;
+  const utterances = content.utterances.map((u) => {
+    const own = words.slice(at, at + u.words.length);
+    at += u.words.length;
+    return { ...u, words: own, text: own.map((w) => w.text).join(' ') };
+  });
+  return { ...content, words, utterances, text: words.map((w) => w.text).join(' ') };
 }
 
 /** First names the emulator recognises as `person_name` (AssemblyAI's model finds any; this is a stand-in). */
@@ -304,14 +394,10 @@ export function redacted(
     if (!policy || !wanted.has(policy)) return text;
     return `${sub === 'entity_name' ? `[${policy.toUpperCase()}]` : '#'.repeat(core.length)}${tail}`;
   };
-  const words = content.words.map((w) => ({ ...w, text: redactWord(w.text) }));
-  let at = 0;
-  const utterances = content.utterances.map((u) => {
-    const own = words.slice(at, at + u.words.length);
-    at += u.words.length;
-    return { ...u, words: own, text: own.map((w) => w.text).join(' ') };
-  });
-  return { ...content, words, utterances, text: words.map((w) => w.text).join(' ') };
+  return rebuilt(
+    content,
+    content.words.map((w) => ({ ...w, text: redactWord(w.text) })),
+  );
 }
 
 const LABELS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';

@@ -12,7 +12,7 @@ import {
   startEmulator,
 } from '../../local/assemblyai-emulator/emulator.js';
 import { parseFaultSpec } from '../../local/assemblyai-emulator/faults.js';
-import { PLACEHOLDER_TEXT, redacted } from '../../local/assemblyai-emulator/transcripts.js';
+import { boosted, PLACEHOLDER_TEXT, redacted } from '../../local/assemblyai-emulator/transcripts.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const AUDIO_FILES: Record<string, string> = {
@@ -584,5 +584,59 @@ describe('redacted (the emulator’s PII redaction)', () => {
 
     expect(out.words.map((w) => w.text)).toEqual(['Звоните', 'Ивану:', '[PHONE_NUMBER].']);
     expect(out.utterances[0]?.text).toBe(out.text);
+  });
+});
+
+describe('boosted (the emulator’s keyterms prompting)', () => {
+  const heard = (tokens: string[]) => {
+    const words = tokens.map((text, i) => ({
+      text,
+      start: i * 500,
+      end: i * 500 + 400,
+      confidence: 0.9,
+      speaker: i < 3 ? 'A' : 'B',
+    }));
+    return {
+      language_code: 'en',
+      audio_duration: tokens.length / 2,
+      text: tokens.join(' '),
+      confidence: 0.9,
+      words,
+      utterances: [
+        { speaker: 'A', text: '', start: 0, end: 1400, confidence: 0.9, words: words.slice(0, 3) },
+        { speaker: 'B', text: '', start: 1500, end: 2900, confidence: 0.9, words: words.slice(3) },
+      ],
+    };
+  };
+
+  it('gives a near miss the term’s spelling, keeping its punctuation, in words, utterances and text', () => {
+    const out = boosted(heard(['We', 'run', 'kubernetis.', 'Ask', 'wisevoice', 'now']), [
+      'Kubernetes',
+      'WiseVoice',
+    ]);
+
+    expect(out.words.map((w) => w.text)).toEqual(['We', 'run', 'Kubernetes.', 'Ask', 'WiseVoice', 'now']);
+    expect(out.utterances.map((u) => u.text)).toEqual(['We run Kubernetes.', 'Ask WiseVoice now']);
+    expect(out.text).toBe('We run Kubernetes. Ask WiseVoice now');
+  });
+
+  it('boosts a phrase only where all its words are heard in a row', () => {
+    const out = boosted(heard(['step', 'function,', 'then', 'step', 'back', 'Functions']), [
+      'Step Functions',
+    ]);
+
+    expect(out.text).toBe('Step Functions, then step back Functions');
+  });
+
+  it('leaves words that are not close: short ones must match, long ones may be two letters off', () => {
+    expect(boosted(heard(['the', 'cat', 'sat', 'on', 'a', 'mat']), ['bat', 'Mats']).text).toBe(
+      'the cat sat on a Mats',
+    );
+    expect(boosted(heard(['transkripshun', 'is', 'hard', 'x', 'y', 'z']), ['transcription']).text).toBe(
+      'transkripshun is hard x y z',
+    );
+    expect(boosted(heard(['transcripshon', 'is', 'hard', 'x', 'y', 'z']), ['transcription']).text).toBe(
+      'transcription is hard x y z',
+    );
   });
 });

@@ -3,12 +3,15 @@
  * POST arrives, deletion, the list endpoint, speech-model routing, language detection, request
  * validation — and the fault kinds issue 8 needs.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { classifyJobError } from '../../lambdas/shared/assemblyai.js';
 import { DEFAULT_SPEECH_MODELS } from '../../lambdas/shared/assemblyai-catalog.js';
 import { HUGE_ERROR_BYTES, parseFaultSpec } from '../../local/assemblyai-emulator/faults.js';
 import { PLACEHOLDER_TEXT } from '../../local/assemblyai-emulator/transcripts.js';
 import { compileSpec, readFixture } from './assemblyai-spec.js';
-import { caught, EmulatorUnderTest, SPEECH_MODELS, sleep, startAudioHost } from './emulator-support.js';
+import { caught, EmulatorUnderTest, ROOT, SPEECH_MODELS, sleep, startAudioHost } from './emulator-support.js';
 
 type Body = Record<string, unknown>;
 
@@ -386,6 +389,94 @@ describe('AssemblyAI emulator, like the service', () => {
     expect(transcript.status).toBe('completed');
     expect(transcript.text).toBe(PLACEHOLDER_TEXT);
     expect(transcript.audio_duration).toEqual(expect.any(Number));
+  });
+
+  describe('request options a finished job honours', () => {
+    const HELLO = readFileSync(join(ROOT, 'test/fixtures/audio/hello.ogg'));
+    const heard = (language_code: string, tokens: string[]) => {
+      const words = tokens.map((text, i) => ({
+        text,
+        start: i * 300,
+        end: i * 300 + 250,
+        confidence: 0.9,
+        speaker: 'A',
+      }));
+      const text = tokens.join(' ');
+      return {
+        language_code,
+        audio_duration: 1,
+        text,
+        confidence: 0.9,
+        words,
+        utterances: [{ speaker: 'A', text, start: 0, end: words.at(-1)?.end ?? 0, confidence: 0.9, words }],
+      };
+    };
+    const knowHello = (content: ReturnType<typeof heard>) =>
+      harness.emulator.addKnownTranscript(createHash('sha256').update(HELLO).digest('hex'), content);
+
+    it('keyterms: the boosted spelling where the model boosts the language, nothing where it does not', async () => {
+      knowHello(heard('en', ['deploy', 'wise', 'voice', 'with', 'kubernetis']));
+      const english = await submitted({
+        audio_url: audio.url('hello.ogg'),
+        language_code: 'en',
+        keyterms_prompt: ['Kubernetes'],
+      });
+      // Russian runs on Universal-2, which boosts English only: AssemblyAI takes the terms and ignores them.
+      const russian = await submitted({
+        audio_url: audio.url('hello.ogg'),
+        language_code: 'ru',
+        keyterms_prompt: ['Kubernetes'],
+      });
+
+      expect(await harness.finished(String(english.id))).toMatchObject({
+        status: 'completed',
+        speech_model_used: 'universal-3-5-pro',
+        text: 'deploy wise voice with Kubernetes',
+      });
+      expect(await harness.finished(String(russian.id))).toMatchObject({
+        status: 'completed',
+        speech_model_used: 'universal-2',
+        text: 'deploy wise voice with kubernetis',
+      });
+    });
+
+    it('PII redaction: a job error in a language AssemblyAI does not redact, given or detected', async () => {
+      knowHello(heard('th', ['สวัสดี', 'Anna']));
+      const given = await submitted({
+        audio_url: audio.url('hello.ogg'),
+        language_code: 'th',
+        redact_pii: true,
+        redact_pii_policies: ['person_name'],
+      });
+      const detected = await submitted({
+        audio_url: audio.url('hello.ogg'),
+        language_detection: true,
+        language_detection_options: { expected_languages: ['th', 'ru'] },
+        redact_pii: true,
+        redact_pii_policies: ['person_name'],
+      });
+      const russian = await submitted({
+        audio_url: audio.url('hello.ogg'),
+        language_code: 'ru',
+        redact_pii: true,
+        redact_pii_policies: ['person_name'],
+        redact_pii_sub: 'entity_name',
+      });
+
+      expect(await harness.finished(String(given.id))).toMatchObject({
+        status: 'error',
+        error: "PII redaction is not supported for language_code 'th'.",
+        text: null,
+      });
+      expect(await harness.finished(String(detected.id))).toMatchObject({
+        status: 'error',
+        language_code: 'th',
+      });
+      expect(await harness.finished(String(russian.id))).toMatchObject({
+        status: 'completed',
+        text: 'สวัสดี [PERSON_NAME]',
+      });
+    });
   });
 
   describe('submit validation', () => {

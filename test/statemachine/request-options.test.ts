@@ -12,10 +12,14 @@ import { type Harness, startHarness, TEST_BUCKET } from '../support/harness.js';
 
 const SAMPLE = new URL('../../local/sample/sample.ogg', import.meta.url);
 const HELLO_OGG = new URL('../fixtures/audio/hello.ogg', import.meta.url);
+const HELLO_M4A = new URL('../fixtures/audio/hello.m4a', import.meta.url);
 
 /** What the emulator "hears" in hello.ogg for the redaction test: a name, a phone number, an e-mail. */
-function personalContent() {
-  const tokens = ['Привет,', 'это', 'Анна,', 'мой', 'номер', '+79161234567,', 'почта', 'anna@example.com.'];
+const PERSONAL = ['Привет,', 'это', 'Анна,', 'мой', 'номер', '+79161234567,', 'почта', 'anna@example.com.'];
+/** What it hears in hello.m4a for the keyterms test: two product names, misheard. */
+const PRODUCTS = ['We', 'deploy', 'with', 'kubernetis', 'and', 'step', 'function.'];
+
+function heardContent(tokens: string[], language_code: string) {
   const words = tokens.map((text, i) => ({
     text,
     start: i * 400,
@@ -25,7 +29,7 @@ function personalContent() {
   }));
   const text = tokens.join(' ');
   return {
-    language_code: 'ru',
+    language_code,
     audio_duration: 3.2,
     text,
     confidence: 0.9,
@@ -114,9 +118,39 @@ describe('the request options through the state machine', () => {
     expect(new Set(result.segments.map((s) => s.speaker)).size).toBe(3);
   });
 
+  it('boosts the keyterms: the result spells them as given where AssemblyAI heard them nearly', async () => {
+    const audio = await readFile(HELLO_M4A);
+    harness.emulator.addKnownTranscript(
+      createHash('sha256').update(audio).digest('hex'),
+      heardContent(PRODUCTS, 'en'),
+    );
+    counter += 1;
+    const input = {
+      s3_key: `transcription/42/terms-${counter}.m4a`,
+      user_id: 42,
+      file_id: `terms-${counter}`,
+      bucket: TEST_BUCKET,
+      language_code: 'en',
+      keyterms: ['Kubernetes', 'Step Functions'],
+    };
+    await harness.upload(input.s3_key, audio);
+
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    const result = await harness.readResult(42, input.file_id);
+    if (result?.status !== 'completed') throw new Error('no completed result');
+    expect(result.segments.map((s) => s.text).join(' ')).toBe(
+      'We deploy with Kubernetes and Step Functions.',
+    );
+  });
+
   it('redacts the policies asked for at AssemblyAI and counts them in the result, never keeping the values', async () => {
     const audio = await readFile(HELLO_OGG);
-    harness.emulator.addKnownTranscript(createHash('sha256').update(audio).digest('hex'), personalContent());
+    harness.emulator.addKnownTranscript(
+      createHash('sha256').update(audio).digest('hex'),
+      heardContent(PERSONAL, 'ru'),
+    );
     counter += 1;
     const input = {
       s3_key: `transcription/42/pii-${counter}.ogg`,
@@ -160,6 +194,24 @@ describe('the request options through the state machine', () => {
       error: {
         type: 'InvalidInput',
         message: expect.stringContaining('keyterms are not available for language_code "ru"'),
+      },
+    });
+  });
+
+  it('refuses PII redaction in a language AssemblyAI does not redact before any job exists', async () => {
+    const jobs = harness.emulator.stats().transcripts.length;
+    const input = { ...(await upload()), language_code: 'th', redact_pii: true };
+
+    const outcome = await harness.workflow().run(input, harness.runOptions());
+
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('InvalidInput');
+    expect(harness.emulator.stats().transcripts.length).toBe(jobs);
+    expect(await harness.readResult(42, input.file_id)).toMatchObject({
+      status: 'failed',
+      error: {
+        type: 'InvalidInput',
+        message: expect.stringContaining('redact_pii is not available for language_code "th"'),
       },
     });
   });
