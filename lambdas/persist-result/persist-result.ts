@@ -17,7 +17,7 @@ import {
   resultKey,
   type TranscriptionResult,
 } from '../shared/contracts.js';
-import { writeResult } from '../shared/result-writer.js';
+import { keepReason, type ResultWriter, writeResult } from '../shared/result-writer.js';
 import { deleteKeys, getJsonIfExists, putBytes } from '../shared/storage.js';
 import { processingTimeSeconds } from '../shared/timing.js';
 import {
@@ -75,6 +75,17 @@ async function writeOutputs(
   return keys;
 }
 
+/** Whether a completed result already at `key` would stay whatever this run writes (another execution's, of this audio). */
+async function resultStands(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  writer: ResultWriter,
+): Promise<boolean> {
+  const existing = await getJsonIfExists<TranscriptionResult>(s3, bucket, key);
+  return existing !== undefined && keepReason(existing, { status: 'completed' }, writer) !== undefined;
+}
+
 function completedResult(
   state: FormattedState,
   document: SegmentsDocument,
@@ -119,13 +130,25 @@ export async function persistResult(state: FormattedState, deps: PersistDeps): P
     }
     return { key, status: 'completed', provider_copy_deleted: config.assemblyai.deleteAfterPersist };
   }
-  const outputs = await writeOutputs(state, document, deps);
-  const write = await writeResult(s3, config.bucket, key, completedResult(state, document, now(), outputs), {
+  const writer = {
     execution_arn: state.execution.arn,
     s3_key: state.request.s3_key,
     audio_etag: state.audio.etag,
     force: state.request.force,
-  });
+  };
+  // The outputs of a result that will be kept are that result's: not overwritten with this run's
+  // rendering (other names or formats). Two runs of one audio persisting at the same instant can
+  // still both write them; both render a transcript of that audio, and the file claim makes it rare.
+  const outputs = (await resultStands(s3, config.bucket, key, writer))
+    ? undefined
+    : await writeOutputs(state, document, deps);
+  const write = await writeResult(
+    s3,
+    config.bucket,
+    key,
+    completedResult(state, document, now(), outputs),
+    writer,
+  );
   if (!write.written) {
     // Another execution already stored a transcript of this very audio: equivalent, so it stays.
     deps.logger?.warn('A completed result of this audio was already written; kept it', { kept: write.kept });

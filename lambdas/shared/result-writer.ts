@@ -48,7 +48,7 @@ function sameAudio(existing: TranscriptionResult, writer: ResultWriter): boolean
 /** Why `existing` must stay, or undefined when `result` may replace it. */
 export function keepReason(
   existing: TranscriptionResult,
-  result: TranscriptionResult,
+  result: Pick<TranscriptionResult, 'status'>,
   writer: ResultWriter,
 ): Exclude<ResultWrite, { written: true }>['kept'] | undefined {
   if (existing.status !== 'completed') return undefined;

@@ -242,6 +242,43 @@ describe('persistResult with outputs and speaker names', () => {
     expect((await s3.get('results/123/abc-123.txt'))?.contentType).toBe('text/plain; charset=utf-8');
   });
 
+  it('leaves the outputs of another execution’s result of this audio, which stays, as they were', async () => {
+    const state = await formattedState({ ...REQUEST, outputs: ['srt', 'vtt'], speaker_names: { A: 'Anna' } });
+    await s3.put(
+      state.segments.key,
+      JSON.stringify({
+        ...DOCUMENT,
+        transcript_id: state.transcript.id,
+        speaker_names: { A: 'Anna' },
+        outputs: { srt: '1\n00:00:00,250 --> 00:00:01,900\nAnna: Привет\n', vtt: 'WEBVTT\n' },
+      }),
+    );
+    const earlier = {
+      status: 'completed',
+      file_id: REQUEST.file_id,
+      user_id: REQUEST.user_id,
+      segments: DOCUMENT.segments,
+      metadata: {
+        execution_arn: 'arn:aws:states:eu-central-1:123456789012:execution:transcription:earlier',
+        s3_key: REQUEST.s3_key,
+        audio_etag: state.audio.etag,
+        outputs: { srt: 'results/123/abc-123.srt' },
+      },
+    };
+    await s3.put('results/123/abc-123.json', JSON.stringify(earlier));
+    const earlierSrt = '1\n00:00:00,250 --> 00:00:01,900\nA: Привет\n';
+    await s3.put('results/123/abc-123.srt', earlierSrt);
+
+    await persistResult(state, { s3: s3.client, provider, config, now });
+
+    expect(JSON.parse((await s3.get('results/123/abc-123.json'))?.body ?? 'null')).toEqual(earlier);
+    expect((await s3.get('results/123/abc-123.srt'))?.body).toBe(earlierSrt);
+    expect(await s3.keys('results/123/abc-123.')).toEqual([
+      'results/123/abc-123.json',
+      'results/123/abc-123.srt',
+    ]);
+  });
+
   it('writes no output and no such metadata for a request without them', async () => {
     const state = await formattedState();
 
