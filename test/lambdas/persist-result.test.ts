@@ -3,7 +3,7 @@
 import { WebVTTParser } from 'webvtt-parser';
 import { persistResult } from '../../lambdas/persist-result/persist-result.js';
 import type { TranscriptionProvider } from '../../lambdas/shared/assemblyai.js';
-import type { CompletedResult } from '../../lambdas/shared/contracts.js';
+import type { CompletedResult, OutputFormat } from '../../lambdas/shared/contracts.js';
 import type { FormattedState, SegmentsDocument } from '../../lambdas/shared/workflow-state.js';
 import type { AssemblyAIEmulator } from '../../local/assemblyai-emulator/emulator.js';
 import {
@@ -215,18 +215,23 @@ describe('persistResult', () => {
 });
 
 describe('persistResult with outputs and speaker names', () => {
+  /** A finished execution that asked for these outputs with A named Anna, rendered as given. */
+  async function namedWithOutputs(outputs: Partial<Record<OutputFormat, string>>): Promise<FormattedState> {
+    const formats = Object.keys(outputs) as OutputFormat[];
+    const state = await formattedState({ ...REQUEST, outputs: formats, speaker_names: { A: 'Anna' } });
+    const document = {
+      ...DOCUMENT,
+      transcript_id: state.transcript.id,
+      speaker_names: { A: 'Anna' },
+      outputs,
+    };
+    await s3.put(state.segments.key, JSON.stringify(document));
+    return state;
+  }
+
   it('writes each output beside the result before it, and lists their keys and the names in the metadata', async () => {
-    const state = await formattedState({ ...REQUEST, outputs: ['vtt', 'txt'], speaker_names: { A: 'Anna' } });
     const vtt = 'WEBVTT\n\n00:00:00.250 --> 00:00:01.900\n<v Anna>Привет, как дела?</v>\n';
-    await s3.put(
-      state.segments.key,
-      JSON.stringify({
-        ...DOCUMENT,
-        transcript_id: state.transcript.id,
-        speaker_names: { A: 'Anna' },
-        outputs: { vtt, txt: 'Anna: Привет, как дела?\n' },
-      }),
-    );
+    const state = await namedWithOutputs({ vtt, txt: 'Anna: Привет, как дела?\n' });
 
     await persistResult(state, { s3: s3.client, provider, config, now });
 
@@ -243,16 +248,10 @@ describe('persistResult with outputs and speaker names', () => {
   });
 
   it('leaves the outputs of another execution’s result of this audio, which stays, as they were', async () => {
-    const state = await formattedState({ ...REQUEST, outputs: ['srt', 'vtt'], speaker_names: { A: 'Anna' } });
-    await s3.put(
-      state.segments.key,
-      JSON.stringify({
-        ...DOCUMENT,
-        transcript_id: state.transcript.id,
-        speaker_names: { A: 'Anna' },
-        outputs: { srt: '1\n00:00:00,250 --> 00:00:01,900\nAnna: Привет\n', vtt: 'WEBVTT\n' },
-      }),
-    );
+    const state = await namedWithOutputs({
+      srt: '1\n00:00:00,250 --> 00:00:01,900\nAnna: Привет\n',
+      vtt: 'WEBVTT\n',
+    });
     const earlier = {
       status: 'completed',
       file_id: REQUEST.file_id,

@@ -3,13 +3,13 @@
  * POST arrives, deletion, the list endpoint, speech-model routing, language detection, request
  * validation — and the fault kinds issue 8 needs.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { classifyJobError } from '../../lambdas/shared/assemblyai.js';
 import { DEFAULT_SPEECH_MODELS } from '../../lambdas/shared/assemblyai-catalog.js';
 import { HUGE_ERROR_BYTES, parseFaultSpec } from '../../local/assemblyai-emulator/faults.js';
-import { PLACEHOLDER_TEXT } from '../../local/assemblyai-emulator/transcripts.js';
+import { PLACEHOLDER_TEXT, type TranscriptContent } from '../../local/assemblyai-emulator/transcripts.js';
+import { audioDigest, heardContent } from '../support/heard.js';
 import { compileSpec, readFixture } from './assemblyai-spec.js';
 import { caught, EmulatorUnderTest, ROOT, SPEECH_MODELS, sleep, startAudioHost } from './emulator-support.js';
 
@@ -393,29 +393,11 @@ describe('AssemblyAI emulator, like the service', () => {
 
   describe('request options a finished job honours', () => {
     const HELLO = readFileSync(join(ROOT, 'test/fixtures/audio/hello.ogg'));
-    const heard = (language_code: string, tokens: string[]) => {
-      const words = tokens.map((text, i) => ({
-        text,
-        start: i * 300,
-        end: i * 300 + 250,
-        confidence: 0.9,
-        speaker: 'A',
-      }));
-      const text = tokens.join(' ');
-      return {
-        language_code,
-        audio_duration: 1,
-        text,
-        confidence: 0.9,
-        words,
-        utterances: [{ speaker: 'A', text, start: 0, end: words.at(-1)?.end ?? 0, confidence: 0.9, words }],
-      };
-    };
-    const knowHello = (content: ReturnType<typeof heard>) =>
-      harness.emulator.addKnownTranscript(createHash('sha256').update(HELLO).digest('hex'), content);
+    const knowHello = (content: TranscriptContent) =>
+      harness.emulator.addKnownTranscript(audioDigest(HELLO), content);
 
     it('keyterms: the boosted spelling where the model boosts the language, nothing where it does not', async () => {
-      knowHello(heard('en', ['deploy', 'wise', 'voice', 'with', 'kubernetis']));
+      knowHello(heardContent(['deploy', 'wise', 'voice', 'with', 'kubernetis'], 'en'));
       const english = await submitted({
         audio_url: audio.url('hello.ogg'),
         language_code: 'en',
@@ -441,7 +423,7 @@ describe('AssemblyAI emulator, like the service', () => {
     });
 
     it('PII redaction: a job error in a language AssemblyAI does not redact, given or detected', async () => {
-      knowHello(heard('th', ['สวัสดี', 'Anna']));
+      knowHello(heardContent(['สวัสดี', 'Anna'], 'th'));
       const given = await submitted({
         audio_url: audio.url('hello.ogg'),
         language_code: 'th',

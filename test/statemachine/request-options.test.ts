@@ -3,12 +3,12 @@
  * and the emulator: what reaches AssemblyAI, what the result says, and the caption and text files
  * beside it, read back with SRT and WebVTT parsers. Refusals end in a failed result before any job.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { parseSync } from 'subtitle';
 import { WebVTTParser } from 'webvtt-parser';
 import { type Harness, startHarness, TEST_BUCKET } from '../support/harness.js';
+import { audioDigest, heardContent } from '../support/heard.js';
 
 const SAMPLE = new URL('../../local/sample/sample.ogg', import.meta.url);
 const HELLO_OGG = new URL('../fixtures/audio/hello.ogg', import.meta.url);
@@ -19,25 +19,6 @@ const PERSONAL = ['Привет,', 'это', 'Анна,', 'мой', 'номер'
 /** What it hears in hello.m4a for the keyterms test: two product names, misheard. */
 const PRODUCTS = ['We', 'deploy', 'with', 'kubernetis', 'and', 'step', 'function.'];
 
-function heardContent(tokens: string[], language_code: string) {
-  const words = tokens.map((text, i) => ({
-    text,
-    start: i * 400,
-    end: i * 400 + 350,
-    confidence: 0.9,
-    speaker: 'A',
-  }));
-  const text = tokens.join(' ');
-  return {
-    language_code,
-    audio_duration: 3.2,
-    text,
-    confidence: 0.9,
-    words,
-    utterances: [{ speaker: 'A', text, start: 0, end: 3150, confidence: 0.9, words }],
-  };
-}
-
 let harness: Harness;
 let sample: Buffer;
 let counter = 0;
@@ -47,6 +28,17 @@ async function upload() {
   const fileId = `options-${counter}`;
   const s3_key = `transcription/42/${fileId}.ogg`;
   await harness.upload(s3_key, sample);
+  return { s3_key, user_id: 42, file_id: fileId, bucket: TEST_BUCKET };
+}
+
+/** Uploads committed audio the emulator will hear as `tokens`, and the input for it. */
+async function uploadHeard(file: URL, tokens: string[], languageCode: string) {
+  const audio = await readFile(file);
+  harness.emulator.addKnownTranscript(audioDigest(audio), heardContent(tokens, languageCode));
+  counter += 1;
+  const fileId = `heard-${counter}`;
+  const s3_key = `transcription/42/${fileId}${file.pathname.slice(file.pathname.lastIndexOf('.'))}`;
+  await harness.upload(s3_key, audio);
   return { s3_key, user_id: 42, file_id: fileId, bucket: TEST_BUCKET };
 }
 
@@ -119,21 +111,11 @@ describe('the request options through the state machine', () => {
   });
 
   it('boosts the keyterms: the result spells them as given where AssemblyAI heard them nearly', async () => {
-    const audio = await readFile(HELLO_M4A);
-    harness.emulator.addKnownTranscript(
-      createHash('sha256').update(audio).digest('hex'),
-      heardContent(PRODUCTS, 'en'),
-    );
-    counter += 1;
     const input = {
-      s3_key: `transcription/42/terms-${counter}.m4a`,
-      user_id: 42,
-      file_id: `terms-${counter}`,
-      bucket: TEST_BUCKET,
+      ...(await uploadHeard(HELLO_M4A, PRODUCTS, 'en')),
       language_code: 'en',
       keyterms: ['Kubernetes', 'Step Functions'],
     };
-    await harness.upload(input.s3_key, audio);
 
     const outcome = await harness.workflow().run(input, harness.runOptions());
 
@@ -146,22 +128,12 @@ describe('the request options through the state machine', () => {
   });
 
   it('redacts the policies asked for at AssemblyAI and counts them in the result, never keeping the values', async () => {
-    const audio = await readFile(HELLO_OGG);
-    harness.emulator.addKnownTranscript(
-      createHash('sha256').update(audio).digest('hex'),
-      heardContent(PERSONAL, 'ru'),
-    );
-    counter += 1;
     const input = {
-      s3_key: `transcription/42/pii-${counter}.ogg`,
-      user_id: 42,
-      file_id: `pii-${counter}`,
-      bucket: TEST_BUCKET,
+      ...(await uploadHeard(HELLO_OGG, PERSONAL, 'ru')),
       redact_pii: true,
       redact_pii_policies: ['person_name', 'phone_number'],
       outputs: ['txt'],
     };
-    await harness.upload(input.s3_key, audio);
 
     const outcome = await harness.workflow().run(input, harness.runOptions());
 
@@ -180,39 +152,32 @@ describe('the request options through the state machine', () => {
     expect(written).toContain('anna@example.com');
   });
 
-  it('refuses keyterms for Russian before any job exists, with InvalidInput and a failed result', async () => {
-    const jobs = harness.emulator.stats().transcripts.length;
-    const input = { ...(await upload()), language_code: 'ru', keyterms: ['Сбербанк'] };
+  it.each([
+    [
+      'keyterms for Russian',
+      { language_code: 'ru', keyterms: ['Сбербанк'] },
+      'keyterms are not available for language_code "ru"',
+    ],
+    [
+      'PII redaction in Thai',
+      { language_code: 'th', redact_pii: true },
+      'redact_pii is not available for language_code "th"',
+    ],
+  ])(
+    'refuses %s before any job exists, with InvalidInput and a failed result',
+    async (_what, options, message) => {
+      const jobs = harness.emulator.stats().transcripts.length;
+      const input = { ...(await upload()), ...options };
 
-    const outcome = await harness.workflow().run(input, harness.runOptions());
+      const outcome = await harness.workflow().run(input, harness.runOptions());
 
-    expect(outcome.status).toBe('FAILED');
-    expect(outcome.error).toBe('InvalidInput');
-    expect(harness.emulator.stats().transcripts.length).toBe(jobs);
-    expect(await harness.readResult(42, input.file_id)).toMatchObject({
-      status: 'failed',
-      error: {
-        type: 'InvalidInput',
-        message: expect.stringContaining('keyterms are not available for language_code "ru"'),
-      },
-    });
-  });
-
-  it('refuses PII redaction in a language AssemblyAI does not redact before any job exists', async () => {
-    const jobs = harness.emulator.stats().transcripts.length;
-    const input = { ...(await upload()), language_code: 'th', redact_pii: true };
-
-    const outcome = await harness.workflow().run(input, harness.runOptions());
-
-    expect(outcome.status).toBe('FAILED');
-    expect(outcome.error).toBe('InvalidInput');
-    expect(harness.emulator.stats().transcripts.length).toBe(jobs);
-    expect(await harness.readResult(42, input.file_id)).toMatchObject({
-      status: 'failed',
-      error: {
-        type: 'InvalidInput',
-        message: expect.stringContaining('redact_pii is not available for language_code "th"'),
-      },
-    });
-  });
+      expect(outcome.status).toBe('FAILED');
+      expect(outcome.error).toBe('InvalidInput');
+      expect(harness.emulator.stats().transcripts.length).toBe(jobs);
+      expect(await harness.readResult(42, input.file_id)).toMatchObject({
+        status: 'failed',
+        error: { type: 'InvalidInput', message: expect.stringContaining(message) },
+      });
+    },
+  );
 });
