@@ -1,5 +1,5 @@
 /**
- * `npm start -- <audio-file> [--user-id N] [--file-id ID] [--language CODE] [--json] [--webhook]`
+ * `npm start -- <audio-file> [--user-id N] [--file-id ID] [--language CODE] [request options] [--json] [--webhook]`
  *
  * Transcribes one file through the real state machine definition and the real Lambda handlers,
  * on an embedded S3 (objects under .local/s3) and — unless ASSEMBLYAI_API_KEY is set — the bundled
@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { speakerNamesOf } from '../cli/program.js';
 import {
   DEFAULT_RESULTS_PREFIX,
   FILE_ID_PATTERN,
@@ -24,8 +25,11 @@ import { LOCAL_BUCKET, type ProviderMode, providerMode } from './provider-mode.j
 import { startLocalWebhookMode } from './webhook-mode.js';
 import { type EventLog, LocalWorkflow, loadLambdaHandlers } from './workflow.js';
 
-const USAGE =
-  'Usage: npm start -- [audio-file] [--user-id N] [--file-id ID] [--language CODE] [--speakers N] [--json] [--webhook] [--verbose]';
+const USAGE = [
+  'Usage: npm start -- [audio-file] [--user-id N] [--file-id ID] [--language CODE] [--json] [--webhook] [--verbose]',
+  '  request options: [--speakers N | --speakers-min N --speakers-max N] [--speaker-name A=Anna]…',
+  '                   [--keyterm TERM]… [--output srt|vtt|txt]… [--redact-pii] [--pii-policy POLICY]…',
+].join('\n');
 
 // Everything but the transcript goes to stderr, so `--json` output can be piped. Powertools logs
 // (shown with --verbose) use the global console in POWERTOOLS_DEV mode, redirected here too.
@@ -52,12 +56,20 @@ function parseCli() {
   }
   if (positionals.length > 1) usageError('Give one audio file.');
   if (!/^[1-9][0-9]{0,15}$/.test(values['user-id'])) usageError('--user-id must be a positive integer');
-  const speakers = values.speakers === undefined ? undefined : Number(values.speakers);
-  if (
-    speakers !== undefined &&
-    !(Number.isInteger(speakers) && speakers >= 1 && speakers <= MAX_SPEAKERS_EXPECTED)
-  ) {
-    usageError(`--speakers must be an integer from 1 to ${MAX_SPEAKERS_EXPECTED}`);
+  const speakerCount = (name: 'speakers' | 'speakers-min' | 'speakers-max') => {
+    const value = values[name];
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!(Number.isInteger(n) && n >= 1 && n <= MAX_SPEAKERS_EXPECTED)) {
+      usageError(`--${name} must be an integer from 1 to ${MAX_SPEAKERS_EXPECTED}`);
+    }
+    return n;
+  };
+  let speakerNames: Record<string, string> | undefined;
+  try {
+    speakerNames = values['speaker-name'] && speakerNamesOf(values['speaker-name']);
+  } catch (error) {
+    usageError((error as Error).message);
   }
   const file = resolve(positionals[0] ?? SAMPLE_AUDIO_PATH);
   const derivedId =
@@ -72,7 +84,17 @@ function parseCli() {
     fileId,
     userId: Number(values['user-id']),
     language: values.language,
-    speakers,
+    // The input's optional fields, as the bot would send them; the workflow's validation judges them.
+    options: {
+      speakers_expected: speakerCount('speakers'),
+      speakers_min: speakerCount('speakers-min'),
+      speakers_max: speakerCount('speakers-max'),
+      speaker_names: speakerNames,
+      keyterms: values.keyterm,
+      outputs: values.output,
+      redact_pii: values['redact-pii'] || undefined,
+      redact_pii_policies: values['pii-policy'],
+    },
     json: values.json,
     webhook: values.webhook,
     verbose: values.verbose,
@@ -87,6 +109,13 @@ function parseOptions() {
       'file-id': { type: 'string' },
       language: { type: 'string' },
       speakers: { type: 'string' },
+      'speakers-min': { type: 'string' },
+      'speakers-max': { type: 'string' },
+      'speaker-name': { type: 'string', multiple: true },
+      keyterm: { type: 'string', multiple: true },
+      output: { type: 'string', multiple: true },
+      'redact-pii': { type: 'boolean', default: false },
+      'pii-policy': { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
       webhook: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
@@ -207,7 +236,7 @@ async function main(): Promise<number> {
       file_id: cli.fileId,
       bucket,
       ...(cli.language && { language_code: cli.language }),
-      ...(cli.speakers !== undefined && { speakers_expected: cli.speakers }),
+      ...Object.fromEntries(Object.entries(cli.options).filter(([, value]) => value !== undefined)),
       // Each local run transcribes: .local/s3 keeps earlier results, and the same file name may be new audio.
       force: true,
     };
@@ -253,10 +282,11 @@ async function main(): Promise<number> {
     } else {
       say(outcome.status === 'ABORTED' ? 'Aborted.' : 'Timed out.');
     }
-    const onDisk = storage.directory
-      ? ` (on disk: ${storage.directory}/${bucket}/${location}._S3rver_object)`
-      : '';
-    say(result ? `Result: s3://${bucket}/${location}${onDisk}` : 'This run wrote no result object.');
+    const where = (key: string) =>
+      `s3://${bucket}/${key}${storage.directory ? ` (on disk: ${storage.directory}/${bucket}/${key}._S3rver_object)` : ''}`;
+    say(result ? `Result: ${where(location)}` : 'This run wrote no result object.');
+    const outputs = result?.status === 'completed' ? Object.values(result.metadata.outputs ?? {}) : [];
+    for (const output of outputs) say(`Output: ${where(output)}`);
     return outcome.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
     await webhook?.close();

@@ -42,8 +42,26 @@ const CASES = {
   misnamed: [audio('hello-ogg-named.mp3'), '--json', '--file-id', 'e2e-misnamed'],
   text: [audio('not-audio.txt.mp3'), '--json', '--file-id', 'e2e-text'],
   empty: [audio('empty.mp3'), '--json', '--file-id', 'e2e-empty'],
+  options: [
+    '--file-id',
+    'e2e-options',
+    '--language',
+    'ru',
+    '--speaker-name',
+    'A=Анна',
+    '--output',
+    'srt',
+    '--output',
+    'txt',
+    '--redact-pii',
+    '--pii-policy',
+    'person_name',
+  ],
+  refusedOption: ['--file-id', 'e2e-refused', '--language', 'ru', '--keyterm', 'Сбербанк', '--json'],
   unknownOption: ['--foo'],
   badSpeakers: ['--speakers', 'x'],
+  badSpeakerRange: ['--speakers-min', '0'],
+  badSpeakerName: ['--speaker-name', 'Anna'],
 } satisfies Record<string, string[]>;
 
 let cwd: string;
@@ -126,7 +144,20 @@ describe('npm start (local/run.ts)', () => {
     expect(json('empty')).toMatchObject({ status: 'failed', error: { type: 'AudioEmpty' } });
   });
 
-  it.each(['unknownOption', 'badSpeakers'] as const)(
+  it('passes the request options to the workflow: names in the segments, outputs written and listed', () => {
+    const { code, stdout, stderr } = run('options');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^\[00:00\.25\] Анна: Привет, как дела\?\n\[00:01\.92\] B: /);
+    expect(stderr).toMatch(/Output: s3:\/\/wisevoice-transcription-local\/results\/1\/e2e-options\.srt/);
+    expect(stderr).toMatch(/Output: s3:\/\/wisevoice-transcription-local\/results\/1\/e2e-options\.txt/);
+  });
+
+  it('leaves the options’ rules to the workflow: keyterms for Russian end in InvalidInput, exit code 1', () => {
+    expect(run('refusedOption').code).toBe(1);
+    expect(json('refusedOption')).toMatchObject({ status: 'failed', error: { type: 'InvalidInput' } });
+  });
+
+  it.each(['unknownOption', 'badSpeakers', 'badSpeakerRange', 'badSpeakerName'] as const)(
     'exits 2 with the usage on a usage error (%s)',
     (name) => {
       const { code, stderr, stdout } = run(name);
