@@ -10,6 +10,7 @@ import {
   type CaptionWord,
   captionRulesFor,
   type SpeakerNames,
+  srtLabel,
   toSrt,
   toText,
   toVtt,
@@ -136,16 +137,22 @@ export function renderOutputs(
   formats: readonly OutputFormat[],
   names: SpeakerNames,
 ): Partial<Record<OutputFormat, string>> {
-  const cues = formats.some((f) => f !== 'txt')
-    ? buildCues(
-        captionWordsOf(transcript, segments),
-        captionRulesFor(transcript.language_code),
-        DEFAULT_SPEAKER,
-      )
-    : [];
+  const cues = (label?: (speaker: string) => string) =>
+    buildCues(
+      captionWordsOf(transcript, segments),
+      captionRulesFor(transcript.language_code),
+      DEFAULT_SPEAKER,
+      label,
+    );
   const render: Record<OutputFormat, () => string> = {
-    srt: () => toSrt(cues, names),
-    vtt: () => toVtt(cues, names),
+    // SubRip prints the speaker's name in the text, so its cues leave the name room; WebVTT's
+    // voice span is markup, not text.
+    srt: () =>
+      toSrt(
+        cues((speaker) => srtLabel(speaker, names)),
+        names,
+      ),
+    vtt: () => toVtt(cues(), names),
     txt: () => toText(segments, names),
   };
   return Object.fromEntries(formats.map((format) => [format, render[format]()]));

@@ -13,6 +13,10 @@
  *   mixes two voices and captions do not linger over silence.
  */
 
+/** The label a reader sees: the given name for a speaker, else its letter. */
+export type SpeakerNames = Readonly<Record<string, string>>;
+const nameOf = (speaker: string, names: SpeakerNames) => names[speaker] ?? speaker;
+
 export interface CaptionRules {
   maxLineChars: number;
   maxLines: number;
@@ -62,12 +66,16 @@ export interface Cue {
   lines: string[];
 }
 
-/** Greedy line breaking; a single word longer than a line keeps a line to itself. */
-function wrap(words: string[], maxLineChars: number): string[] {
+/**
+ * Greedy line breaking; a single word longer than a line keeps a line to itself. `indent`
+ * characters of the first line are taken (a speaker label printed before it).
+ */
+function wrap(words: string[], maxLineChars: number, indent = 0): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of words) {
-    if (line && line.length + 1 + word.length > maxLineChars) {
+    const room = maxLineChars - (lines.length === 0 ? indent : 0);
+    if (line && line.length + 1 + word.length > room) {
       lines.push(line);
       line = word;
     } else {
@@ -83,16 +91,22 @@ interface OpenCue {
   end: number;
   speaker: string;
   words: string[];
+  indent: number;
 }
+
+/** The label SubRip prints before a cue whose speaker differs from the previous cue's. */
+export const srtLabel = (speaker: string, names: SpeakerNames = {}) => `${nameOf(speaker, names)}: `;
 
 /**
  * Cues from the timed words, in order. `defaultSpeaker` labels words without one (diarization
- * off or unavailable).
+ * off or unavailable). `label`, when given, is printed before the first line of each cue whose
+ * speaker differs from the previous cue's (SubRip's speaker names), so that line leaves it room.
  */
 export function buildCues(
   words: readonly CaptionWord[],
   rules: CaptionRules = CAPTION_RULES,
   defaultSpeaker = 'A',
+  label?: (speaker: string) => string,
 ): Cue[] {
   const open: OpenCue[] = [];
   let current: OpenCue | undefined;
@@ -105,17 +119,19 @@ export function buildCues(
       current.speaker === speaker &&
       word.start - current.end <= rules.pauseMs &&
       word.end - current.start <= rules.maxCueMs &&
-      wrap([...current.words, text], rules.maxLineChars).length <= rules.maxLines;
+      wrap([...current.words, text], rules.maxLineChars, current.indent).length <= rules.maxLines;
     if (current && fits) {
       current.words.push(text);
       current.end = Math.max(current.end, word.end);
     } else {
-      current = { start: word.start, end: Math.max(word.start, word.end), speaker, words: [text] };
+      const labelled = label !== undefined && current?.speaker !== speaker;
+      const indent = labelled ? label(speaker).length : 0;
+      current = { start: word.start, end: Math.max(word.start, word.end), speaker, words: [text], indent };
       open.push(current);
     }
   }
   return open.map((cue, index) => {
-    const lines = wrap(cue.words, rules.maxLineChars);
+    const lines = wrap(cue.words, rules.maxLineChars, cue.indent);
     const chars = lines.join(' ').length;
     const readable =
       cue.start + Math.max(rules.minCueMs, Math.ceil((chars / rules.maxCharsPerSecond) * 1000));
@@ -140,20 +156,17 @@ function timestamp(ms: number, separator: ',' | '.'): string {
   return `${pad(hours)}:${pad(minutes)}:${pad(seconds)}${separator}${pad(millis, 3)}`;
 }
 
-/** The label a reader sees: the given name for a speaker, else its letter. */
-export type SpeakerNames = Readonly<Record<string, string>>;
-const nameOf = (speaker: string, names: SpeakerNames) => names[speaker] ?? speaker;
-
 /**
  * SubRip: numbered cues, `HH:MM:SS,mmm`, the speaker's name before the first line of each cue
- * whose speaker differs from the previous cue's (SRT has no voice markup).
+ * whose speaker differs from the previous cue's (SRT has no voice markup). Build the cues with
+ * `srtLabel` and the same names, so the labelled lines keep within the line length.
  */
 export function toSrt(cues: readonly Cue[], names: SpeakerNames = {}): string {
   return cues
     .map((cue, index) => {
       const changed = index === 0 || cues[index - 1]?.speaker !== cue.speaker;
       const lines = changed
-        ? [`${nameOf(cue.speaker, names)}: ${cue.lines[0]}`, ...cue.lines.slice(1)]
+        ? [`${srtLabel(cue.speaker, names)}${cue.lines[0]}`, ...cue.lines.slice(1)]
         : cue.lines;
       return `${index + 1}\n${timestamp(cue.start, ',')} --> ${timestamp(cue.end, ',')}\n${lines.join('\n')}\n`;
     })

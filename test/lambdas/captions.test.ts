@@ -11,6 +11,7 @@ import {
   CAPTION_RULES,
   type CaptionWord,
   captionRulesFor,
+  srtLabel,
   toSrt,
   toText,
   toVtt,
@@ -113,6 +114,16 @@ describe('toSrt', () => {
     expect(parsed[0]?.text.startsWith('Anna: ')).toBe(true);
     expect(parsed.some((c) => c.text.startsWith('B: '))).toBe(true);
     expect(srt).toMatch(/^1\n\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}\n/);
+  });
+
+  it('keeps a line with the speaker’s name within the line length', () => {
+    const names = { A: 'Анна Каренина', B: 'Борис' };
+    const cues = buildCues(WORDS, CAPTION_RULES, 'A', (speaker) => srtLabel(speaker, names));
+
+    const lines = parsedCues(toSrt(cues, names)).flatMap((c) => c.text.split('\n'));
+
+    expect(lines.some((line) => line.startsWith('Анна Каренина: '))).toBe(true);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(CAPTION_RULES.maxLineChars);
   });
 });
 
